@@ -1,0 +1,5 @@
+"""``python -m frameinterp`` runs the command-line interface."""
+
+from frameinterp.cli import main
+
+main()

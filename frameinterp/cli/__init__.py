@@ -1,0 +1,16 @@
+"""Command-line interface: parses options, calls the library, renders progress and errors.
+
+Each command group lives in its own module and registers itself on ``app`` when imported.
+"""
+
+from __future__ import annotations
+
+from frameinterp.cli import info_commands as info_commands
+from frameinterp.cli.app import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

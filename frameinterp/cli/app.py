@@ -1,0 +1,53 @@
+"""The Typer application and the one place where errors become a red line and an exit code."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import NoReturn, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from frameinterp.errors import FrameInterpError
+
+app = typer.Typer(
+    name="frameinterp",
+    help="Smoother or slower video by synthesising the frames in between (softmax splatting).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+benchmark_app = typer.Typer(
+    help="Measure quality (PSNR/SSIM) and speed against baselines.", no_args_is_help=True
+)
+app.add_typer(benchmark_app, name="benchmark")
+
+console = Console()
+err_console = Console(stderr=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def report_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Wrap a command so expected failures print one line and exit non-zero, no traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except FrameInterpError as error:
+            fail(str(error), error.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted; no partial output was left behind", 130)
+        except OSError as error:  # disk full, permissions: the OS message says what is wrong
+            fail(f"{error.strerror or error}: {error.filename or ''}".rstrip(": "), 4)
+
+    return wrapper
+
+
+def fail(message: str, exit_code: int = 1) -> NoReturn:
+    """Print ``error: message`` in red on stderr, on one line, and exit with ``exit_code``."""
+    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True, highlight=False)
+    raise typer.Exit(exit_code)

@@ -1,0 +1,1 @@
+"""`frameinterp info` and `frameinterp splat-demo`."""

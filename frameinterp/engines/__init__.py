@@ -1,0 +1,55 @@
+"""Interpolation engines behind one ``Interpolator`` interface, created by name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from frameinterp.engines.base import Interpolator
+from frameinterp.errors import InvalidInputError
+
+__all__ = ["ENGINES", "Interpolator", "create_interpolator", "resolve_device"]
+
+
+def _blend(device: torch.device, **options: Any) -> Interpolator:
+    from frameinterp.engines.blend import BlendInterpolator
+
+    return BlendInterpolator(device)
+
+
+# name -> factory(device, **options). Engines import lazily so that `frameinterp info` stays fast.
+ENGINES: dict[str, Callable[..., Interpolator]] = {
+    "blend": _blend,
+}
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``auto`` means the first CUDA device when one is usable, else the CPU."""
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InvalidInputError(
+            f"--device {device} was asked for, but PyTorch sees no CUDA device; "
+            "use --device cpu or install a CUDA build of PyTorch"
+        )
+    try:
+        return torch.device(device)
+    except RuntimeError:
+        raise InvalidInputError(
+            f"unknown device {device!r}; expected auto, cpu or cuda[:N]"
+        ) from None
+
+
+def create_interpolator(
+    engine: str = "classic", device: str | torch.device = "auto", **options: Any
+) -> Interpolator:
+    """Build the engine called ``engine`` on ``device`` (``auto``, ``cpu``, ``cuda``)."""
+    if engine not in ENGINES:
+        raise InvalidInputError(
+            f"unknown engine {engine!r}; expected one of: {', '.join(sorted(ENGINES))}"
+        )
+    return ENGINES[engine](resolve_device(device), **options)

@@ -1,0 +1,1 @@
+"""CUDA sources (``*.cu``), shipped inside the wheel as ``frameinterp.kernels`` package data."""
