@@ -1,4 +1,4 @@
-"""CuPy plumbing shared by every CUDA op: find kernel sources, compile once, launch on torch's stream.
+"""CuPy plumbing shared by CUDA ops: find kernel sources, compile once, launch on torch's stream.
 
 CuPy is optional. Nothing here imports it at module load, so the CPU path never pays for it.
 """

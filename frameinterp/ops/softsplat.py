@@ -86,7 +86,9 @@ def _check_inputs(
 ) -> None:
     if mode not in MODES:
         raise InvalidInputError(f"unknown splatting mode {mode!r}; expected one of {MODES}")
-    named = [("image", image), ("flow", flow)] + ([("metric", metric)] if metric is not None else [])
+    named = [("image", image), ("flow", flow)]
+    if metric is not None:
+        named.append(("metric", metric))
     for name, tensor in named:
         if not isinstance(tensor, torch.Tensor):
             raise InvalidInputError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
