@@ -111,7 +111,7 @@ class _CorrelationFunction(torch.autograd.Function):
     """Explicit backward, so both backends share one autograd node and one set of tests."""
 
     @staticmethod
-    def forward(  # type: ignore[override]
+    def forward(
         ctx: Any, one: torch.Tensor, two: torch.Tensor, radius: int, use_cuda: bool
     ) -> torch.Tensor:
         ctx.save_for_backward(one, two)
@@ -123,7 +123,7 @@ class _CorrelationFunction(torch.autograd.Function):
 
     @staticmethod
     @torch.autograd.function.once_differentiable
-    def backward(  # type: ignore[override]
+    def backward(
         ctx: Any, grad_volume: torch.Tensor
     ) -> tuple[torch.Tensor | None, torch.Tensor | None, None, None]:
         one, two = ctx.saved_tensors
