@@ -15,7 +15,8 @@ import torch
 from torch import nn
 
 from frameinterp.errors import InvalidInputError
-from frameinterp.ops.cuda_runtime import cupy_status, kernel, launch, pointer, require_cupy
+from frameinterp.ops.cuda_runtime import kernel, launch, pointer
+from frameinterp.ops.softsplat import choose_backend
 
 __all__ = ["Correlation", "correlation"]
 
@@ -139,22 +140,6 @@ class _CorrelationFunction(torch.autograd.Function):
         )
 
 
-def _use_cuda(tensor: torch.Tensor, backend: str) -> bool:
-    if backend == "torch":
-        return False
-    if backend == "cuda":
-        require_cupy(tensor)
-        if tensor.dtype not in CUDA_SUFFIX:
-            raise InvalidInputError(
-                f"backend 'cuda' supports float32 and float16 features, got {tensor.dtype}; "
-                "convert them or use backend='torch'"
-            )
-        return True
-    if backend == "auto":
-        return tensor.is_cuda and tensor.dtype in CUDA_SUFFIX and cupy_status()[0]
-    raise InvalidInputError(f"unknown backend {backend!r}; expected 'auto', 'cuda' or 'torch'")
-
-
 def correlation(
     one: torch.Tensor, two: torch.Tensor, radius: int = 4, backend: Backend = "auto"
 ) -> torch.Tensor:
@@ -188,7 +173,7 @@ def correlation(
         raise InvalidInputError(f"radius must be a non-negative integer, got {radius!r}")
     if one.shape[1] == 0:
         raise InvalidInputError("correlation needs at least one feature channel, got 0")
-    use_cuda = _use_cuda(one, backend)
+    use_cuda = choose_backend(one, backend) == "cuda"
     result: torch.Tensor = _CorrelationFunction.apply(one, two, radius, use_cuda)
     return result
 
