@@ -1,1 +1,48 @@
 """`frameinterp info` and `frameinterp splat-demo`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from frameinterp.cli.app import app, console, report_errors
+
+SAMPLE_PAIR = Path("samples/davis-pair")
+
+
+@app.command("info")
+@report_errors
+def info() -> None:
+    """Show library versions, devices, and which splatting backend 'auto' picks and why."""
+    from frameinterp.environment import collect_environment
+
+    environment = collect_environment()
+    table = Table(show_header=False, box=None)
+    for name, version in environment.versions.items():
+        table.add_row(name, version)
+    for device in environment.devices:
+        table.add_row("device", device)
+    table.add_row("backend (auto)", f"{environment.backend}: {environment.backend_reason}")
+    console.print(table)
+
+
+@app.command("splat-demo")
+@report_errors
+def splat_demo(
+    pair: Annotated[
+        Path, typer.Argument(help="Folder with one.png, two.png and flow.flo (one → two).")
+    ] = SAMPLE_PAIR,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Image to write (PNG or JPEG).")
+    ] = Path("splat-modes.png"),
+    steps: Annotated[int, typer.Option(min=2, help="Number of times t from 0 to 1.")] = 11,
+    width: Annotated[int, typer.Option(min=64, help="Width of each cell in pixels.")] = 320,
+) -> None:
+    """Compare summation, average, linear and softmax splatting (the paper's figure)."""
+    from frameinterp.splat_demo import render_splat_demo
+
+    written = render_splat_demo(pair, output, steps=steps, width=width)
+    console.print(f"wrote {written}")

@@ -1,0 +1,74 @@
+"""`frameinterp info` and `frameinterp splat-demo` through Typer's runner, on the DAVIS pair."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+from typer.testing import CliRunner
+
+from frameinterp.cli import app
+from frameinterp.splat_demo import load_pair, splat_modes
+
+runner = CliRunner()
+
+
+def test_info_names_versions_and_backend():
+    result = runner.invoke(app, ["info"])
+    assert result.exit_code == 0, result.output
+    for word in ("python", "torch", "cupy", "ffmpeg", "backend (auto)"):
+        assert word in result.output
+    if not torch.cuda.is_available():
+        assert "torch: PyTorch sees no CUDA device" in result.output
+
+
+def test_splat_demo_writes_labelled_grid(tmp_path, data_dir):
+    output = tmp_path / "grid.png"
+    result = runner.invoke(
+        app,
+        [
+            "splat-demo",
+            str(data_dir / "davis-pair"),
+            "-o",
+            str(output),
+            "--steps",
+            "3",
+            "--width",
+            "128",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    grid = cv2.imread(str(output))
+    one = cv2.imread(str(data_dir / "davis-pair" / "one.png"))
+    cell_height = round(one.shape[0] * 128 / one.shape[1])
+    assert grid.shape == (4 * cell_height, 3 * 128, 3)  # four modes × three times
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grid.png"]
+
+
+def test_modes_differ_as_in_the_paper(data_dir):
+    """Summation brightens collisions; softmax stays within the source's range; t=0 is identity."""
+    one, two, flow = load_pair(data_dir / "davis-pair")
+    one, two, flow = (torch.nn.functional.avg_pool2d(x, 2) for x in (one, two, flow))
+    flow = flow / 2
+    results = splat_modes(one, two, flow, [0.0, 1.0])
+    for mode in ("avg", "linear", "soft"):
+        torch.testing.assert_close(results[mode][0], one)
+    assert results["sum"][1].max() > 1.2  # overlapping sources add up
+    assert results["soft"][1].max() <= 1.0 + 1e-6
+    # moving the car forward: soft keeps it sharper than avg (less blending with background)
+    gradient = lambda image: np.abs(np.diff(image[0].mean(0).numpy(), axis=1)).mean()  # noqa: E731
+    assert gradient(results["soft"][1]) > gradient(results["avg"][1])
+
+
+def test_exception_missing_pair(tmp_path):
+    result = runner.invoke(app, ["splat-demo", str(tmp_path), "-o", str(tmp_path / "g.png")])
+    assert result.exit_code != 0
+    assert "one.png" in result.output and "Traceback" not in result.output
+
+
+def test_exception_output_folder_missing(tmp_path, data_dir):
+    result = runner.invoke(
+        app, ["splat-demo", str(data_dir / "davis-pair"), "-o", str(tmp_path / "no" / "g.png")]
+    )
+    assert result.exit_code == 4
+    assert "does not exist" in result.output
