@@ -44,13 +44,16 @@ __all__ = [
 IntervalKind = Literal["motion", "cut", "static"]
 Reason = Literal["source", "interpolate", "cut", "static", "hold"]
 
-# Histogram distance (half the L1 distance of normalised 32-bin luma histograms, 0 = same
-# histogram, 1 = disjoint) above which an interval is a scene cut. Camera and object motion
-# mostly moves pixels without changing the histogram much; a cut replaces it.
+# Scene-cut score above which an interval is a cut. The score is the larger of the luma histogram
+# distance (half the L1 distance of normalised 32-bin histograms: 0 same, 1 disjoint) and twice
+# the mean absolute luma difference. Motion mostly moves pixels without changing the histogram; a
+# cut replaces it, and the difference term catches cuts between scenes of similar brightness.
+# On the real clips in the test data, motion stays below 0.14 and the hard cut scores 0.71.
 DEFAULT_SCENE_THRESHOLD = 0.35
-# Mean absolute luma difference (0..1) below which two frames count as duplicates: compression
-# noise on a repeated frame stays well under one 8-bit level on average.
-DEFAULT_STATIC_THRESHOLD = 0.002
+# Largest per-pixel luma change (0..1) on a 64-pixel-wide thumbnail below which two frames count
+# as duplicates. Using the peak, not the mean, keeps a small moving object from being mistaken for
+# a static frame; compression noise on a repeated frame stays under about one 8-bit level there.
+DEFAULT_STATIC_THRESHOLD = 0.01
 
 _NTSC_RATES = {
     "23.976": Fraction(24000, 1001),
@@ -131,10 +134,16 @@ class Request:
 
 @dataclass(frozen=True)
 class FrameMeasure:
-    """How different an input frame is from the one before it (both measures in [0, 1])."""
+    """How different an input frame is from the one before it (all measures in [0, 1])."""
 
     difference: float  # mean absolute difference of downscaled luma
     histogram_distance: float  # half the L1 distance between normalised luma histograms
+    peak_difference: float  # largest absolute difference of downscaled luma
+
+    @property
+    def cut_score(self) -> float:
+        """Scene-cut evidence: see ``DEFAULT_SCENE_THRESHOLD``."""
+        return max(self.histogram_distance, 2.0 * self.difference)
 
 
 def classify_interval(
@@ -148,9 +157,9 @@ def classify_interval(
     """
     if measure is None:
         return "motion"
-    if scene_threshold is not None and measure.histogram_distance > scene_threshold:
+    if scene_threshold is not None and measure.cut_score > scene_threshold:
         return "cut"
-    if static_threshold is not None and measure.difference < static_threshold:
+    if static_threshold is not None and measure.peak_difference < static_threshold:
         return "static"
     return "motion"
 

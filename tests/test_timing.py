@@ -18,9 +18,9 @@ from frameinterp.timing import (
     scaled,
 )
 
-MOTION = FrameMeasure(difference=0.05, histogram_distance=0.05)
-CUT = FrameMeasure(difference=0.3, histogram_distance=0.8)
-STATIC = FrameMeasure(difference=0.0005, histogram_distance=0.001)
+MOTION = FrameMeasure(difference=0.05, histogram_distance=0.05, peak_difference=0.4)
+CUT = FrameMeasure(difference=0.3, histogram_distance=0.8, peak_difference=0.9)
+STATIC = FrameMeasure(difference=0.0005, histogram_distance=0.001, peak_difference=0.004)
 
 
 def cfr(count: int, rate: Fraction, start: Fraction = Fraction(0)) -> list[Fraction]:
@@ -150,10 +150,14 @@ def test_detection_switched_off() -> None:
 
 def test_classify_interval_thresholds() -> None:
     assert classify_interval(None) == "motion"
-    assert classify_interval(FrameMeasure(0.1, 0.36), scene_threshold=0.35) == "cut"
-    assert classify_interval(FrameMeasure(0.1, 0.35), scene_threshold=0.35) == "motion"
-    assert classify_interval(FrameMeasure(0.001, 0.0), static_threshold=0.002) == "static"
-    assert classify_interval(FrameMeasure(0.002, 0.0), static_threshold=0.002) == "motion"
+    assert classify_interval(FrameMeasure(0.1, 0.36, 0.5), scene_threshold=0.35) == "cut"
+    assert classify_interval(FrameMeasure(0.1, 0.35, 0.5), scene_threshold=0.35) == "motion"
+    # Same histogram, but most pixels changed a lot: a cut between similar-looking scenes.
+    assert classify_interval(FrameMeasure(0.18, 0.0, 0.9), scene_threshold=0.35) == "cut"
+    assert classify_interval(FrameMeasure(0.001, 0.0, 0.009), static_threshold=0.01) == "static"
+    # Tiny mean change but one region moved: motion, not a duplicate.
+    assert classify_interval(FrameMeasure(0.001, 0.0, 0.2), static_threshold=0.01) == "motion"
+    assert classify_interval(FrameMeasure(0.001, 0.0, 0.01), static_threshold=0.01) == "motion"
 
 
 def test_planner_is_incremental_and_rejects_non_increasing_times() -> None:

@@ -1,0 +1,378 @@
+"""The video job: decode thread → plan → interpolate → encode thread, with bounded queues.
+
+Memory stays flat in the video's length: the decoder runs at most ``queue_size`` frames ahead,
+the interpolation step holds only the current pair, and the encoder at most ``queue_size`` frames
+behind. Frames stay numpy RGB arrays between stages; ``to_tensor`` and ``to_image`` are the one
+place where they become engine tensors and back, so a GPU fast path (upload once, convert colour
+on the device) can replace exactly those two functions.
+"""
+
+from __future__ import annotations
+
+import math
+import time as clock
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from frameinterp.engines import Interpolator, create_interpolator
+from frameinterp.errors import InvalidInputError, UnsupportedMediaError
+from frameinterp.timing import (
+    DEFAULT_SCENE_THRESHOLD,
+    DEFAULT_STATIC_THRESHOLD,
+    PlannedFrame,
+    Planner,
+    Request,
+    common_time_base,
+    parse_rate,
+)
+from frameinterp.video import (
+    DecodedFrame,
+    EncodeSettings,
+    StreamNotes,
+    ThreadedConsumer,
+    VideoInfo,
+    VideoReader,
+    VideoWriter,
+    check_output_path,
+    default_extension,
+    probe,
+)
+
+__all__ = [
+    "Progress",
+    "VideoSummary",
+    "default_output_path",
+    "interpolate_video",
+    "make_request",
+    "to_image",
+    "to_tensor",
+]
+
+# Largest numerator/denominator a container time base may have (int32 in FFmpeg).
+_MAX_TIME_BASE_TERM = 2**31 - 1
+_FALLBACK_TIME_BASE = Fraction(1, 1_000_000)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Reported after each output frame: frames handed to the encoder, expected total, seconds."""
+
+    done: int
+    total: int
+    elapsed: float
+
+
+@dataclass
+class VideoSummary:
+    """What a job did, for the end-of-run summary and for scripts."""
+
+    input: Path
+    output: Path
+    engine: str
+    device: str
+    input_frames: int
+    output_frames: int
+    interpolated_frames: int
+    input_rate: Fraction
+    output_rate: Fraction
+    input_duration: float  # seconds
+    output_duration: float  # seconds
+    seconds: float  # wall time of the whole job
+    scene_cuts: int
+    static_intervals: int
+    corrupt_frames: int  # frames lost or damaged by corrupt packets
+    streams: StreamNotes
+    warnings: list[str] = field(default_factory=list)
+    stage_seconds: dict[str, float] = field(default_factory=dict)  # decode, interpolate, encode
+
+    @property
+    def frames_per_second(self) -> float:
+        """Output frames produced per second of wall time."""
+        return self.output_frames / self.seconds if self.seconds > 0 else 0.0
+
+
+def make_request(factor: int | None = None, fps: str | float | Fraction | None = None) -> Request:
+    """Build a ``Request`` from CLI-style values; ``factor`` 2 when neither is given."""
+    if factor is not None and fps is not None:
+        raise InvalidInputError("give either --factor or --fps, not both")
+    if fps is not None:
+        return Request(fps=parse_rate(fps))
+    return Request(factor=2 if factor is None else factor)
+
+
+def default_output_path(input_path: Path, request: Request, codec: str = "x264") -> Path:
+    """``clip.mp4`` → ``clip.2x.mp4`` (or ``clip.60fps.mp4``) beside the input."""
+    return input_path.with_name(f"{input_path.stem}.{request.label()}{default_extension(codec)}")
+
+
+def to_tensor(image: np.ndarray, device: torch.device) -> torch.Tensor:
+    """H×W×3 RGB (uint8 or uint16) → (3, H, W) float32 in [0, 1] on ``device``."""
+    scale = 65535.0 if image.dtype == np.uint16 else 255.0
+    if image.dtype == np.uint16:
+        tensor = torch.from_numpy(image.astype(np.int32))
+    else:
+        tensor = torch.from_numpy(np.ascontiguousarray(image))
+    return tensor.to(device).permute(2, 0, 1).float().div_(scale)
+
+
+def to_image(frame: torch.Tensor, dtype: np.dtype[np.generic] | type) -> np.ndarray:
+    """(3, H, W) float in [0, 1] → H×W×3 RGB of ``dtype`` (uint8 or uint16): clip, scale, round."""
+    deep = np.dtype(dtype) == np.uint16
+    scale = 65535.0 if deep else 255.0
+    scaled = (frame.detach().float().clamp(0.0, 1.0) * scale).round_()
+    array = scaled.permute(1, 2, 0).to(torch.int32 if deep else torch.uint8).cpu().numpy()
+    return np.ascontiguousarray(array.astype(np.uint16) if deep else array)
+
+
+def _time_base(info: VideoInfo, request: Request, scale: Fraction) -> tuple[Fraction, bool]:
+    """A time base in which every planned output time is a whole number (exact), if one fits.
+
+    Returns the base and whether it is exact; a base too fine for a container (int32 terms)
+    falls back to microseconds, with each time rounded to the nearest one.
+    """
+    base = info.time_base
+    grid = (
+        base / request.factor
+        if request.factor is not None
+        else common_time_base(base, 1 / request.fps if request.fps is not None else base)
+    )
+    exact = common_time_base(base, grid * scale)
+    if exact.numerator > _MAX_TIME_BASE_TERM or exact.denominator > _MAX_TIME_BASE_TERM:
+        return _FALLBACK_TIME_BASE, False
+    return exact, True
+
+
+class _Engine:
+    """Runs the interpolator for one pair at a time; uploads each input frame once."""
+
+    def __init__(self, interpolator: Interpolator) -> None:
+        self.interpolator = interpolator
+        self.seconds = 0.0
+        self.frames = 0
+        self._cache: dict[int, torch.Tensor] = {}
+
+    def tensor(self, frame: DecodedFrame) -> torch.Tensor:
+        if frame.index not in self._cache:
+            self._cache = {
+                index: value for index, value in self._cache.items() if index == frame.index - 1
+            }
+            self._cache[frame.index] = to_tensor(frame.image, self.interpolator.device)
+        return self._cache[frame.index]
+
+    def between(
+        self, left: DecodedFrame, right: DecodedFrame, times: list[Fraction]
+    ) -> list[np.ndarray]:
+        started = clock.perf_counter()
+        results = self.interpolator.interpolate(
+            self.tensor(left), self.tensor(right), [float(t) for t in times]
+        )
+        if len(results) != len(times):
+            raise RuntimeError(
+                f"engine {self.interpolator.name!r} returned {len(results)} frames for "
+                f"{len(times)} times"
+            )
+        images = [to_image(result, left.image.dtype) for result in results]
+        self.seconds += clock.perf_counter() - started
+        self.frames += len(images)
+        return images
+
+
+def _render(
+    planned: list[PlannedFrame], frames: dict[int, DecodedFrame], engine: _Engine
+) -> list[tuple[Fraction, np.ndarray]]:
+    """Turn planned frames into (time, image); one engine call per pair for all its times."""
+    wanted: dict[tuple[int, int], list[Fraction]] = {}
+    for frame in planned:
+        if frame.source is None:
+            wanted.setdefault((frame.left, frame.right), []).append(frame.t)
+    made: dict[tuple[int, int, Fraction], np.ndarray] = {}
+    for (left, right), times in wanted.items():
+        images = engine.between(frames[left], frames[right], times)
+        for t, image in zip(times, images, strict=True):
+            made[(left, right, t)] = image
+    rendered = []
+    for frame in planned:
+        if frame.source is not None:
+            rendered.append((frame.time, frames[frame.source].image))
+        else:
+            rendered.append((frame.time, made[(frame.left, frame.right, frame.t)]))
+    return rendered
+
+
+def interpolate_video(
+    input_path: str | Path,
+    output_path: str | Path | None = None,
+    *,
+    factor: int | None = None,
+    fps: str | float | Fraction | None = None,
+    slowdown: bool = False,
+    engine: str = "classic",
+    device: str = "auto",
+    codec: str = "x264",
+    crf: int | None = None,
+    preset: str | None = None,
+    scene_threshold: float | None = DEFAULT_SCENE_THRESHOLD,
+    static_threshold: float | None = DEFAULT_STATIC_THRESHOLD,
+    keep_audio: bool | None = None,
+    overwrite: bool = False,
+    progress: Callable[[Progress], None] | None = None,
+    interpolator: Interpolator | None = None,
+    queue_size: int = 8,
+) -> VideoSummary:
+    """Make a video smoother (``factor`` N or target ``fps``) or slower (``slowdown``).
+
+    By default the output lasts as long as the input, at ``factor`` × its frame rate (or
+    ``fps``), with audio and subtitles copied. With ``slowdown`` the output plays at the input's
+    rate, so it lasts ``factor`` times longer (or ``fps`` / input rate); audio is then dropped
+    unless ``keep_audio`` is set (it would no longer be in sync; it is never stretched).
+    ``scene_threshold``/``static_threshold`` of ``None`` switch cut / duplicate detection off.
+    ``interpolator`` overrides ``engine`` and ``device`` with a ready engine object.
+    The output is written under a temporary name and renamed when complete: an error or Ctrl-C
+    leaves nothing behind.
+    """
+    started = clock.perf_counter()
+    source = Path(input_path)
+    request = make_request(factor, fps)
+    settings = EncodeSettings(codec=codec, crf=crf, preset=preset)
+    info = probe(source)
+    output = (
+        Path(output_path)
+        if output_path is not None
+        else default_output_path(source, request, codec)
+    )
+    check_output_path(output, (source,), overwrite)
+    if interpolator is None:
+        interpolator = create_interpolator(engine, device)
+
+    output_rate = request.output_rate(info.rate)
+    scale = output_rate / info.rate if slowdown else Fraction(1)
+    nominal_rate = info.rate if slowdown else output_rate
+    time_base, exact = _time_base(info, request, scale)
+    warnings: list[str] = []
+    if not exact:
+        warnings.append("output times rounded to the microsecond (the exact time base is too fine)")
+    keep = (not slowdown) if keep_audio is None else keep_audio
+    total = _expected_outputs(info, request)
+
+    planner = Planner(request, scene_threshold=scene_threshold, static_threshold=static_threshold)
+    runner = _Engine(interpolator)
+    writer = VideoWriter(
+        output,
+        info,
+        settings=settings,
+        rate=nominal_rate,
+        time_base=time_base,
+        keep_audio=keep,
+        keep_subtitles=keep,
+    )
+    if slowdown and info.audio_codecs and not keep:
+        warnings.append("audio dropped: slow motion changes the duration (pass keep_audio)")
+    encode_seconds = [0.0]
+
+    def encode(item: tuple[Fraction, np.ndarray]) -> None:
+        begun = clock.perf_counter()
+        when, image = item
+        writer.write(image, info.start + (when - info.start) * scale)
+        encode_seconds[0] += clock.perf_counter() - begun
+
+    encoder: ThreadedConsumer[tuple[Fraction, np.ndarray]] = ThreadedConsumer(
+        encode, maxsize=queue_size, name="frameinterp-encode"
+    )
+    reader = VideoReader(info, queue_size=queue_size, measure=True)
+    done = 0
+    held: dict[int, DecodedFrame] = {}
+    last: DecodedFrame | None = None
+    previous_time: Fraction | None = None
+    try:
+        for decoded in reader:
+            planned = planner.push(decoded.time, decoded.measure)
+            if planned is None:  # reader already drops non-increasing times; kept for safety
+                continue
+            held = {index: frame for index, frame in held.items() if index == decoded.index - 1}
+            held[decoded.index] = decoded
+            for when, image in _render(planned, held, runner):
+                encoder.put((when, image))
+                done += 1
+                if progress is not None:
+                    progress(Progress(done, max(total, done), clock.perf_counter() - started))
+            previous_time = last.time if last is not None else None
+            last = decoded
+        if last is None or planner.count == 0:
+            raise UnsupportedMediaError(f"{str(source)!r} has no decodable video frames")
+        if planner.count < 2:
+            raise UnsupportedMediaError(
+                f"{str(source)!r} has only one frame; interpolation needs at least two"
+            )
+        end = last.time + _last_duration(last, previous_time, info)
+        for when, image in _render(planner.finish(end), held, runner):
+            encoder.put((when, image))
+            done += 1
+            if progress is not None:
+                progress(Progress(done, max(total, done), clock.perf_counter() - started))
+        encoder.finish()
+        writer.commit()
+    except BaseException:
+        reader.close()
+        encoder.abandon()
+        writer.abort()
+        raise
+    reader.close()
+
+    stats = reader.stats
+    affected = stats.corrupt_frames + stats.bad_packets
+    if affected:
+        warnings.append(
+            f"{affected} frame(s) affected by corrupt data ({stats.bad_packets} unreadable "
+            f"packet(s), {stats.corrupt_frames} damaged frame(s)); the rest was converted"
+        )
+    if stats.skipped_times:
+        warnings.append(f"{stats.skipped_times} frame(s) with out-of-order timestamps skipped")
+    input_duration = float(end - info.start)
+    return VideoSummary(
+        input=source,
+        output=output,
+        engine=interpolator.name,
+        device=str(interpolator.device),
+        input_frames=planner.count,
+        output_frames=writer.frames_written,
+        interpolated_frames=runner.frames,
+        input_rate=info.rate,
+        output_rate=nominal_rate,
+        input_duration=input_duration,
+        output_duration=input_duration * float(scale),
+        seconds=clock.perf_counter() - started,
+        scene_cuts=planner.kinds["cut"],
+        static_intervals=planner.kinds["static"],
+        corrupt_frames=affected,
+        streams=writer.notes,
+        warnings=warnings,
+        stage_seconds={
+            "decode": stats.seconds,
+            "interpolate": runner.seconds,
+            "encode": encode_seconds[0],
+        },
+    )
+
+
+def _last_duration(last: DecodedFrame, previous: Fraction | None, info: VideoInfo) -> Fraction:
+    """How long the last frame is shown: its own duration, else the last interval, else 1/rate."""
+    if last.duration is not None and last.duration > 0:
+        return last.duration
+    if previous is not None:
+        return last.time - previous
+    return 1 / info.rate
+
+
+def _expected_outputs(info: VideoInfo, request: Request) -> int:
+    """Output frames a progress bar should expect (estimate from container metadata)."""
+    if request.factor is not None:
+        return info.estimated_frames() * request.factor
+    assert request.fps is not None
+    if info.duration is not None:
+        return math.ceil(info.duration * request.fps)
+    return math.ceil(info.estimated_frames() / info.rate * request.fps)
