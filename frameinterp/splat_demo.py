@@ -49,10 +49,11 @@ def _to_image(tensor: torch.Tensor) -> np.ndarray:
 
 
 def _label(image: np.ndarray, text: str) -> np.ndarray:
-    cv2.putText(image, text, (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 4, cv2.LINE_AA)
-    cv2.putText(
-        image, text, (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 1, cv2.LINE_AA
-    )
+    """White text on a dark box, readable on any background."""
+    font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.5
+    (width, height), baseline = cv2.getTextSize(text, font, scale, 1)
+    cv2.rectangle(image, (0, 0), (width + 8, height + baseline + 8), (0, 0, 0), cv2.FILLED)
+    cv2.putText(image, text, (4, height + 4), font, scale, (255, 255, 255), 1, cv2.LINE_AA)
     return image
 
 
