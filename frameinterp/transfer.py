@@ -1,0 +1,99 @@
+"""Moving frames between host images and engine tensors: the one place pixels change format.
+
+Host side: H×W×3 RGB numpy arrays, ``uint8`` (or ``uint16`` for deep sources), as the decoder
+yields and the encoder takes them. Engine side: (3, H, W) float32 in [0, 1] on the device.
+
+On a CUDA device every frame crosses the bus once, as integers (a quarter of the float bytes),
+through a small ring of pinned host buffers so copies run asynchronously on a side stream and
+overlap with compute; scaling to float and back, clipping and rounding happen on the device.
+On the CPU the same conversions run in place with no staging.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+RING_SIZE = 3  # uploads in flight before a buffer is reused
+
+
+def _scale(dtype: np.dtype) -> float:
+    return 65535.0 if dtype == np.uint16 else 255.0
+
+
+def _host_tensor(image: np.ndarray) -> torch.Tensor:
+    """A tensor view of ``image``; uint16 is widened because few torch ops take it."""
+    if image.dtype == np.uint16:
+        return torch.from_numpy(image.astype(np.int32))
+    return torch.from_numpy(np.ascontiguousarray(image))
+
+
+def to_float(pixels: torch.Tensor, dtype: np.dtype) -> torch.Tensor:
+    """H×W×3 integer pixels (any device) → (3, H, W) float32 in [0, 1]."""
+    return pixels.permute(2, 0, 1).float().div_(_scale(dtype))
+
+
+def to_pixels(frame: torch.Tensor, dtype: np.dtype) -> torch.Tensor:
+    """(3, H, W) float → H×W×3 integer pixels on the same device: clip, scale, round."""
+    deep = dtype == np.uint16
+    scaled = (frame.detach().float().clamp(0.0, 1.0) * _scale(dtype)).round_()
+    return scaled.permute(1, 2, 0).to(torch.int32 if deep else torch.uint8).contiguous()
+
+
+@dataclass
+class _Staging:
+    buffer: torch.Tensor
+    done: torch.cuda.Event
+
+
+class FrameTransfer:
+    """Uploads host images to ``device`` and downloads results, once per frame."""
+
+    def __init__(self, device: torch.device | str) -> None:
+        self.device = torch.device(device)
+        self._cuda = self.device.type == "cuda"
+        self._ring: dict[tuple[tuple[int, ...], torch.dtype], list[_Staging]] = {}
+        self._turn = 0
+        self._stream = torch.cuda.Stream(self.device) if self._cuda else None
+
+    def upload(self, image: np.ndarray) -> torch.Tensor:
+        """H×W×3 RGB → (3, H, W) float32 in [0, 1] on the device."""
+        host = _host_tensor(image)
+        if not self._cuda:
+            return to_float(host.to(self.device), image.dtype)
+        assert self._stream is not None  # set whenever the device is CUDA
+        staging = self._next_staging(host)
+        staging.done.synchronize()  # the copy that last used this buffer has finished
+        staging.buffer.copy_(host)
+        with torch.cuda.stream(self._stream):
+            pixels = staging.buffer.to(self.device, non_blocking=True)
+            staging.done.record(self._stream)
+        torch.cuda.current_stream(self.device).wait_stream(self._stream)
+        pixels.record_stream(torch.cuda.current_stream(self.device))
+        return to_float(pixels, image.dtype)
+
+    def download(self, frame: torch.Tensor, dtype: np.dtype | type = np.uint8) -> np.ndarray:
+        """(3, H, W) float → H×W×3 RGB numpy array of ``dtype`` (uint8 or uint16)."""
+        dtype = np.dtype(dtype)
+        pixels = to_pixels(frame, dtype)
+        if pixels.is_cuda:
+            host = torch.empty(pixels.shape, dtype=pixels.dtype, pin_memory=True)
+            host.copy_(pixels, non_blocking=True)
+            torch.cuda.current_stream(pixels.device).synchronize()
+            pixels = host
+        array = pixels.numpy()
+        return np.ascontiguousarray(array.astype(np.uint16) if dtype == np.uint16 else array)
+
+    def _next_staging(self, host: torch.Tensor) -> _Staging:
+        key = (tuple(host.shape), host.dtype)
+        if key not in self._ring:
+            self._ring[key] = [
+                _Staging(
+                    torch.empty(host.shape, dtype=host.dtype, pin_memory=True), torch.cuda.Event()
+                )
+                for _ in range(RING_SIZE)
+            ]
+        self._turn = (self._turn + 1) % RING_SIZE
+        return self._ring[key][self._turn]
