@@ -68,3 +68,17 @@ def test_wheel_ships_kernels(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert int(result.stdout) == len((ROOT / "kernels" / "softsplat.cu").read_text())
+
+
+def test_every_subpackage_is_listed_for_the_wheel():
+    """A package missing from pyproject's list would be absent from the installed wheel."""
+    import tomllib
+
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for init in (ROOT / "frameinterp").rglob("__init__.py")
+    }
+    assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"
