@@ -103,3 +103,86 @@ def test_exception(network: SoftsplatNetwork) -> None:
         network(torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 9), [0.5])
     with pytest.raises(InvalidInputError, match="N×3×H×W"):
         network(torch.rand(1, 1, 8, 8), torch.rand(1, 1, 8, 8), [0.5])
+
+
+# ------------------------------------------------------------------ engine softsplat-net
+def middlebury_crop(height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A textured real crop (RubberWhale) so the tiles see real structure and motion."""
+    from pathlib import Path
+
+    import cv2
+
+    folder = Path(__file__).parent / "data" / "middlebury" / "RubberWhale"
+    images = []
+    for name in ("frame10.png", "frame11.png"):
+        bgr = cv2.imread(str(folder / name), cv2.IMREAD_COLOR)[
+            100 : 100 + height, 200 : 200 + width
+        ]
+        images.append(torch.from_numpy(bgr[:, :, ::-1].copy()).permute(2, 0, 1).float() / 255)
+    return images[0], images[1]
+
+
+def test_engine_needs_weights() -> None:
+    from frameinterp.engines import create_interpolator
+
+    with pytest.raises(
+        InvalidInputError, match=r"needs trained weights.*no weights are downloaded"
+    ):
+        create_interpolator("softsplat-net", "cpu")
+
+
+def test_engine_loads_weights_file(tmp_path, network: SoftsplatNetwork) -> None:  # type: ignore[no-untyped-def]
+    from frameinterp.engines import create_interpolator
+    from frameinterp.network import save_weights
+
+    path = tmp_path / "weights.safetensors"
+    save_weights(network, path)
+    engine = create_interpolator("softsplat-net", "cpu", weights=str(path))
+    one, two = middlebury_crop(40, 56)
+    (middle,) = engine.interpolate(one, two, [0.5])
+    with torch.no_grad():
+        (expected,) = network(one[None], two[None], [0.5])
+    assert middle.shape == one.shape
+    torch.testing.assert_close(middle, expected[0].clamp(0, 1), rtol=1e-5, atol=1e-5)
+
+
+def test_engine_tiled_matches_untiled(network: SoftsplatNetwork) -> None:
+    from frameinterp.engines.softsplat_net import SoftsplatNetInterpolator, aligned_tiles
+
+    one, two = middlebury_crop(72, 100)
+    whole = SoftsplatNetInterpolator(network=network, tile_size=128, tile_overlap=16)
+    tiled = SoftsplatNetInterpolator(network=network, tile_size=64, tile_overlap=16)
+    assert len(aligned_tiles(72, 100, 64, 16)) == 4
+    expected = whole.interpolate(one, two, [0.3, 0.5])
+    actual = tiled.interpolate(one, two, [0.3, 0.5])
+    for untiled, from_tiles in zip(expected, actual, strict=True):
+        difference = (untiled - from_tiles).abs()
+        spread = (untiled - untiled.mean()).abs().mean()
+        # Random weights vary little, so compare against the picture's own variation.
+        assert difference.mean() < 0.02 * spread
+        assert difference.max() < 0.5 * spread + 1e-3
+
+
+def test_engine_reduced_scale_flow(network: SoftsplatNetwork) -> None:
+    from frameinterp.engines.softsplat_net import SoftsplatNetInterpolator
+
+    one, two = middlebury_crop(64, 128)
+    engine = SoftsplatNetInterpolator(network=network, flow_max_size=64)
+    padded = torch.stack([one, two])[:, None]
+    forward, backward = engine.estimate_flow(padded[0], padded[1])
+    assert forward.shape == backward.shape == (1, 2, 64, 128)
+    (middle,) = engine.interpolate(one, two, [0.5])
+    assert middle.shape == one.shape
+    assert middle.min() >= 0 and middle.max() <= 1
+
+
+def test_engine_exception(network: SoftsplatNetwork) -> None:
+    from frameinterp.engines.softsplat_net import SoftsplatNetInterpolator
+
+    with pytest.raises(InvalidInputError, match="multiple of 4"):
+        SoftsplatNetInterpolator(network=network, tile_overlap=10)
+    with pytest.raises(InvalidInputError, match="3 × the"):
+        SoftsplatNetInterpolator(network=network, tile_size=64, tile_overlap=32)
+    engine = SoftsplatNetInterpolator(network=network)
+    with pytest.raises(InvalidInputError, match="3×H×W"):
+        engine.interpolate(torch.rand(3, 8, 8), torch.rand(3, 8, 9), [0.5])

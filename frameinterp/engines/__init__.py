@@ -19,9 +19,19 @@ def _blend(device: torch.device, **options: Any) -> Interpolator:
     return BlendInterpolator(device)
 
 
+def _softsplat_net(device: torch.device, **options: Any) -> Interpolator:
+    from frameinterp.engines.softsplat_net import SoftsplatNetInterpolator
+
+    known = ("weights", "network", "tile_size", "tile_overlap", "flow_max_size")
+    return SoftsplatNetInterpolator(
+        device, **{key: options[key] for key in known if options.get(key) is not None}
+    )
+
+
 # name -> factory(device, **options). Engines import lazily so that `frameinterp info` stays fast.
 ENGINES: dict[str, Callable[..., Interpolator]] = {
     "blend": _blend,
+    "softsplat-net": _softsplat_net,
 }
 
 
