@@ -6,6 +6,7 @@ Each command group lives in its own module and registers itself on ``app`` when 
 from __future__ import annotations
 
 from frameinterp.cli import info_commands as info_commands
+from frameinterp.cli import video_commands as video_commands
 from frameinterp.cli.app import app
 
 __all__ = ["app", "main"]

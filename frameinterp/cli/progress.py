@@ -1,0 +1,161 @@
+"""Progress display for long jobs: a rich bar on a terminal, plain periodic lines otherwise."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from frameinterp.pipeline import Progress as JobProgress
+from frameinterp.pipeline import VideoSummary
+
+__all__ = ["ProgressDisplay", "print_summary"]
+
+
+class _RateColumn(ProgressColumn):
+    """Output frames per second, averaged over the whole run so far."""
+
+    def render(self, task: Task) -> Text:
+        elapsed = task.elapsed or 0.0
+        if elapsed <= 0 or not task.completed:
+            return Text("– fps", style="progress.data.speed")
+        return Text(f"{task.completed / elapsed:.1f} fps", style="progress.data.speed")
+
+
+class ProgressDisplay:
+    """One display for one or more jobs; ``track(label)`` gives each job its callback.
+
+    On a terminal it draws rich bars (frames done/total, output fps, ETA); when output is
+    redirected it prints one plain line per job every ``interval`` seconds; ``quiet`` prints
+    nothing. Callbacks may come from worker threads.
+    """
+
+    def __init__(self, console: Console, *, quiet: bool = False, interval: float = 5.0) -> None:
+        self.console = console
+        self.quiet = quiet
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._bars: Progress | None = None
+        if not quiet and console.is_terminal:
+            self._bars = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("frames"),
+                _RateColumn(),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                console=console,
+            )
+
+    def __enter__(self) -> ProgressDisplay:
+        if self._bars is not None:
+            self._bars.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._bars is not None:
+            self._bars.stop()
+
+    def track(self, label: str) -> Callable[[JobProgress], None]:
+        """A progress callback for one job called ``label``."""
+        if self.quiet:
+            return lambda update: None
+        if self._bars is not None:
+            bars = self._bars
+            task = bars.add_task(label, total=None)
+
+            def update_bar(update: JobProgress) -> None:
+                bars.update(task, completed=update.done, total=update.total)
+
+            return update_bar
+        last = [0.0]
+
+        def print_line(update: JobProgress) -> None:
+            now = time.monotonic()
+            if now - last[0] < self.interval and update.done < update.total:
+                return
+            last[0] = now
+            rate = update.done / update.elapsed if update.elapsed > 0 else 0.0
+            remaining = (update.total - update.done) / rate if rate > 0 else float("nan")
+            with self._lock:
+                self.console.print(
+                    f"{label}: {update.done}/{update.total} frames, {rate:.1f} fps, "
+                    f"ETA {_seconds(remaining)}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+
+        return print_line
+
+
+def _seconds(value: float) -> str:
+    if value != value or value == float("inf"):  # NaN or unknown
+        return "--:--"
+    minutes, seconds = divmod(round(value), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+def _rate(value: float) -> str:
+    return f"{value:.3f}".rstrip("0").rstrip(".")
+
+
+def print_summary(console: Console, summary: VideoSummary) -> None:
+    """The end-of-run summary: frames, rates, durations, time taken, streams and warnings."""
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("output", str(summary.output))
+    table.add_row(
+        "frames",
+        f"{summary.input_frames} in → {summary.output_frames} out "
+        f"({summary.interpolated_frames} interpolated)",
+    )
+    table.add_row(
+        "rate",
+        f"{_rate(float(summary.input_rate))} fps → {_rate(float(summary.output_rate))} fps",
+    )
+    table.add_row("duration", f"{summary.input_duration:.2f} s → {summary.output_duration:.2f} s")
+    table.add_row(
+        "time taken",
+        f"{summary.seconds:.1f} s ({summary.frames_per_second:.1f} output fps, "
+        f"{summary.engine} on {summary.device})",
+    )
+    if summary.scene_cuts or summary.static_intervals:
+        table.add_row(
+            "not interpolated",
+            f"{summary.scene_cuts} scene cut(s), {summary.static_intervals} static interval(s)",
+        )
+    streams = summary.streams
+    parts = [f"copied {', '.join(streams.copied)}"] if streams.copied else []
+    if streams.reencoded:
+        parts.append(f"re-encoded {', '.join(streams.reencoded)}")
+    if streams.dropped:
+        parts.append(f"dropped {', '.join(streams.dropped)}")
+    if parts:
+        table.add_row("other streams", "; ".join(parts))
+    console.print(table)
+    for warning in summary.warnings:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
