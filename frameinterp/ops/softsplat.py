@@ -9,7 +9,8 @@ Every mode is a bilinear *sum* splat of a few channels, followed by a normalisat
 
 Where nothing lands the result is 0. The softmax is computed as exp(metric − max metric): the
 shift cancels in the ratio, so results are unchanged and no dtype overflows. Half-precision
-inputs are accumulated in float32 and returned in their own dtype.
+inputs are accumulated in float32 and returned in their own dtype. On CUDA, inference
+(no gradient needed) takes a fused two-kernel path that never materialises the weighted image.
 """
 
 from __future__ import annotations
@@ -144,6 +145,13 @@ def softsplat(
     if image.shape[0] == 0:
         return image.clone()
     chosen = choose_backend(image, backend)
+    needs_grad = torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad for t in (image, flow, metric)
+    )
+    if chosen == "cuda" and mode != "sum" and not needs_grad:
+        from frameinterp.ops import splat_cuda
+
+        return splat_cuda.splat_normalised(image, flow, metric, mode)
     compute_dtype = torch.float64 if image.dtype == torch.float64 else torch.float32
     if chosen == "cuda" and mode in ("sum", "avg"):
         compute_dtype = image.dtype  # float16 storage is fine: the kernel accumulates in float32

@@ -56,3 +56,55 @@ def splat_backward(
         values.device,
     )
     return grad_values, grad_flow
+
+
+FUSED_SOURCE = "softsplat_fused.cu"
+FUSED_MODES = {"avg": 0, "linear": 1, "soft": 2}
+
+
+def splat_normalised(
+    image: torch.Tensor, flow: torch.Tensor, metric: torch.Tensor | None, mode: str
+) -> torch.Tensor:
+    """Inference-only ``avg``/``linear``/``soft`` splatting in two fused kernels.
+
+    Weights are computed inside the kernel (no weighted copy of the image is materialised) and
+    the normalisation writes the image's dtype directly.
+    """
+    import numpy as np
+
+    image = image.contiguous()
+    flow = flow.to(image.dtype).contiguous()
+    batch, channels, height, width = image.shape
+    weights = (metric if metric is not None else flow[:, :1]).to(image.dtype).contiguous()
+    if mode == "soft":
+        shift = weights.float().amax(dim=(1, 2, 3)).contiguous()
+    else:
+        shift = torch.zeros(batch, dtype=torch.float32, device=image.device)
+    accumulator = torch.zeros(
+        (batch, channels + 1, height, width), dtype=torch.float32, device=image.device
+    )
+    suffix = SUFFIX[image.dtype]
+    pixels = batch * height * width
+    shape = _shape_arguments(image)
+    launch(
+        kernel(FUSED_SOURCE, f"splat_weighted_{suffix}", image.device),
+        pixels,
+        (
+            *shape,
+            np.int32(FUSED_MODES[mode]),
+            pointer(image),
+            pointer(flow),
+            pointer(weights),
+            pointer(shift),
+            pointer(accumulator),
+        ),
+        image.device,
+    )
+    output = torch.empty_like(image)
+    launch(
+        kernel(FUSED_SOURCE, f"splat_normalise_{suffix}", image.device),
+        pixels,
+        (*shape, pointer(accumulator), pointer(output)),
+        image.device,
+    )
+    return output

@@ -1,0 +1,126 @@
+// Inference-only softmax splatting in two passes, with no intermediate tensors.
+//
+// Pass 1 (splat_weighted_*): one thread per source pixel computes its weight once
+//   avg: 1, linear: metric, soft: exp(metric - shift[n])
+// and adds weight * image[c] for every channel plus the weight itself to the four bilinear
+// neighbours of its landing position, in a float32 accumulator N x (C + 1) x H x W.
+// Pass 2 (splat_normalise_*): output[c] = numerator[c] / weight where weight != 0, else 0,
+// stored in the image's dtype.
+//
+// The per-sample shift (the metric's maximum) keeps exp() in range for any metric; it cancels
+// in the ratio. Inputs are contiguous N x C x H x W (image), N x 2 x H x W (flow) and
+// N x 1 x H x W (metric), float32 or float16 (raw 16-bit words converted with PTX).
+// Shapes are kernel arguments: one compiled module serves every resolution.
+
+#define GRID_LOOP(index, total)                                                            \
+    for (long long index = (long long)blockIdx.x * blockDim.x + threadIdx.x; index < (total); \
+         index += (long long)blockDim.x * gridDim.x)
+
+#define MODE_AVG 0
+#define MODE_LINEAR 1
+#define MODE_SOFT 2
+
+__device__ __forceinline__ float load_value(const float* data, long long index) {
+    return data[index];
+}
+
+__device__ __forceinline__ float load_value(const unsigned short* data, long long index) {
+    float result;
+    asm("cvt.f32.f16 %0, %1;" : "=f"(result) : "h"(data[index]));
+    return result;
+}
+
+__device__ __forceinline__ void store_value(float* data, long long index, float value) {
+    data[index] = value;
+}
+
+__device__ __forceinline__ void store_value(unsigned short* data, long long index, float value) {
+    unsigned short bits;
+    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(bits) : "f"(value));
+    data[index] = bits;
+}
+
+template <typename T>
+__device__ void splat_weighted(long long total, int channels, int height, int width, int mode,
+                               const T* image, const T* flow, const T* metric,
+                               const float* shift, float* accumulator) {
+    const long long plane = (long long)height * width;
+    GRID_LOOP(index, total) {  // total = N * H * W
+        const long long n = index / plane;
+        const long long pixel = index - n * plane;
+        const int y = (int)(pixel / width);
+        const int x = (int)(pixel - (long long)y * width);
+        const float fx = (float)x + load_value(flow, (2 * n) * plane + pixel);
+        const float fy = (float)y + load_value(flow, (2 * n + 1) * plane + pixel);
+        if (!isfinite(fx) || !isfinite(fy)) continue;
+        const float left = floorf(fx);
+        const float top = floorf(fy);
+        if (left < -1.0f || top < -1.0f || left >= (float)width || top >= (float)height) continue;
+        float weight = 1.0f;
+        if (mode == MODE_LINEAR) weight = load_value(metric, n * plane + pixel);
+        if (mode == MODE_SOFT) weight = __expf(load_value(metric, n * plane + pixel) - shift[n]);
+        const int x0 = (int)left;
+        const int y0 = (int)top;
+        const float ax = fx - left;
+        const float ay = fy - top;
+        const int xs[4] = {x0, x0 + 1, x0, x0 + 1};
+        const int ys[4] = {y0, y0, y0 + 1, y0 + 1};
+        const float ws[4] = {(1.0f - ax) * (1.0f - ay), ax * (1.0f - ay), (1.0f - ax) * ay,
+                             ax * ay};
+        float* base = accumulator + n * (channels + 1) * plane;
+        for (int corner = 0; corner < 4; ++corner) {
+            if (xs[corner] < 0 || ys[corner] < 0 || xs[corner] >= width || ys[corner] >= height)
+                continue;
+            const long long offset = (long long)ys[corner] * width + xs[corner];
+            const float share = weight * ws[corner];
+            for (int c = 0; c < channels; ++c) {
+                const float value = load_value(image, (n * channels + c) * plane + pixel);
+                atomicAdd(base + c * plane + offset, share * value);
+            }
+            atomicAdd(base + channels * plane + offset, share);
+        }
+    }
+}
+
+template <typename T>
+__device__ void splat_normalise(long long total, int channels, int height, int width,
+                                const float* accumulator, T* output) {
+    const long long plane = (long long)height * width;
+    GRID_LOOP(index, total) {  // total = N * H * W
+        const long long n = index / plane;
+        const long long pixel = index - n * plane;
+        const float* base = accumulator + n * (channels + 1) * plane;
+        const float weight = base[channels * plane + pixel];
+        const float scale = weight != 0.0f ? 1.0f / weight : 0.0f;
+        for (int c = 0; c < channels; ++c) {
+            store_value(output, (n * channels + c) * plane + pixel, base[c * plane + pixel] * scale);
+        }
+    }
+}
+
+extern "C" __global__ void splat_weighted_f32(long long total, int channels, int height,
+                                              int width, int mode, const float* image,
+                                              const float* flow, const float* metric,
+                                              const float* shift, float* accumulator) {
+    splat_weighted(total, channels, height, width, mode, image, flow, metric, shift, accumulator);
+}
+
+extern "C" __global__ void splat_weighted_f16(long long total, int channels, int height,
+                                              int width, int mode, const unsigned short* image,
+                                              const unsigned short* flow,
+                                              const unsigned short* metric, const float* shift,
+                                              float* accumulator) {
+    splat_weighted(total, channels, height, width, mode, image, flow, metric, shift, accumulator);
+}
+
+extern "C" __global__ void splat_normalise_f32(long long total, int channels, int height,
+                                               int width, const float* accumulator,
+                                               float* output) {
+    splat_normalise(total, channels, height, width, accumulator, output);
+}
+
+extern "C" __global__ void splat_normalise_f16(long long total, int channels, int height,
+                                               int width, const float* accumulator,
+                                               unsigned short* output) {
+    splat_normalise(total, channels, height, width, accumulator, output);
+}
