@@ -324,11 +324,11 @@ def interpolate_video(
     reader.close()
 
     stats = reader.stats
-    affected = stats.corrupt_frames + stats.bad_packets
+    affected = stats.affected_frames
     if affected:
         warnings.append(
-            f"{affected} frame(s) affected by corrupt data ({stats.bad_packets} unreadable "
-            f"packet(s), {stats.corrupt_frames} damaged frame(s)); the rest was converted"
+            f"{affected} input frame(s) lost or damaged by corrupt data "
+            f"({stats.bad_packets} unreadable packet(s)); the rest was converted"
         )
     if stats.skipped_times:
         warnings.append(f"{stats.skipped_times} frame(s) with out-of-order timestamps skipped")

@@ -92,6 +92,7 @@ _SWS_MATRIX = {
 _UNSPECIFIED = 2  # AVCOL_PRI/TRC/SPC_UNSPECIFIED
 _RANGE_NAMES = {0: "UNSPECIFIED", 1: "MPEG", 2: "JPEG"}
 
+_DEFAULT_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 8: "7.1"}
 _SIGNATURE_WIDTH = 64
 _HISTOGRAM_BINS = 32
 
@@ -445,6 +446,13 @@ class DecodeStats:
     bad_packets: int = 0  # packets the decoder rejected (each loses at least one frame)
     skipped_times: int = 0  # frames whose timestamp did not increase (dropped)
     seconds: float = 0.0  # time spent decoding and converting to RGB (in the decode thread)
+    packets: int = 0  # video packets with data (each should give one frame)
+
+    @property
+    def affected_frames(self) -> int:
+        """Frames lost (packets that gave no frame) or flagged damaged by the decoder."""
+        lost = max(self.bad_packets, self.packets - self.frames - self.skipped_times)
+        return lost + self.corrupt_frames
 
 
 class VideoReader:
@@ -493,6 +501,8 @@ class VideoReader:
             for packet in container.demux(stream):
                 if stop.is_set():
                     return
+                if packet.size:
+                    self.stats.packets += 1
                 try:
                     frames = packet.decode()
                 except av.error.InvalidDataError:
@@ -662,7 +672,9 @@ class VideoWriter:
             )
         except (av.error.FFmpegError, ValueError) as error:
             raise OutputError(
-                f"cannot use the {settings.codec} encoder ({encoder}) here: {error}"
+                f"cannot write {settings.codec} video ({encoder}) to "
+                f"{self.output.suffix or 'this file'}: {error}; use "
+                f"{default_extension(settings.codec)} or another --codec"
             ) from None
         stream.width = self.source.width
         stream.height = self.source.height
@@ -776,7 +788,10 @@ class _SideStreams:
                     "av.audio.stream.AudioStream",
                     output.add_stream(target, rate=audio.sample_rate or 48000),
                 )
-                encoded.codec_context.layout = audio.layout
+                layout = audio.layout
+                if layout.name.endswith("channels"):  # unordered: give the encoder the default
+                    layout = av.AudioLayout(_DEFAULT_LAYOUTS.get(audio.channels, "stereo"))
+                encoded.codec_context.layout = layout
                 self._reencode[stream.index] = (encoded, stream)
                 notes.reencoded.append(f"audio ({name} → {encoded.codec_context.name})")
             else:
