@@ -19,6 +19,16 @@ def _blend(device: torch.device, **options: Any) -> Interpolator:
     return BlendInterpolator(device)
 
 
+def _classic(device: torch.device, **options: Any) -> Interpolator:
+    from dataclasses import fields
+
+    from frameinterp.engines.classic import ClassicInterpolator, ClassicOptions
+
+    known = {option.name for option in fields(ClassicOptions)}
+    chosen = {key: value for key, value in options.items() if key in known and value is not None}
+    return ClassicInterpolator(device, ClassicOptions(**chosen))
+
+
 def _softsplat_net(device: torch.device, **options: Any) -> Interpolator:
     from frameinterp.engines.softsplat_net import SoftsplatNetInterpolator
 
@@ -31,6 +41,7 @@ def _softsplat_net(device: torch.device, **options: Any) -> Interpolator:
 # name -> factory(device, **options). Engines import lazily so that `frameinterp info` stays fast.
 ENGINES: dict[str, Callable[..., Interpolator]] = {
     "blend": _blend,
+    "classic": _classic,
     "softsplat-net": _softsplat_net,
 }
 

@@ -1,0 +1,231 @@
+"""The training-free engine: optical flow, softmax splatting of the motion, backward warping.
+
+For each pair:
+
+1. Bidirectional flow ``F01``, ``F10`` at a reduced scale (``frameinterp.flow``), once per pair.
+2. An importance metric per source pixel, from brightness constancy and flow consistency:
+   ``Z0 = -alpha * |I0 - backwarp(I1, F01)| - consistency * |F01 + backwarp(F10, F01)|``
+   (and symmetrically ``Z1``): pixels that are occluded in the other frame, or whose flow the
+   other direction contradicts, lose every collision.
+
+For each time ``t``:
+
+3. Softmax splatting of the *motion* towards ``t``: frame 0's pixels travel by ``t·F01`` and
+   carry ``F01``; frame 1's travel by ``(1-t)·F10`` and carry ``-F10``. Both directions share
+   one softmax, weighted by their time weights ``1-t`` and ``t``, so at every pixel of the new
+   frame we get the velocity ``M`` of whatever is visible there, plus how much of each frame
+   landed there (``D0``, ``D1``). Where nothing landed from either frame (rare), ``M`` is filled
+   from its surroundings by a push-pull pyramid: no hole is left to patch afterwards.
+4. The new frame is sampled *backwards* from the full-resolution inputs: ``I0(x - t·M)`` and
+   ``I1(x + (1-t)·M)``, blended by the visibility weights ``(D0 + ε(1-t)) : (D1 + εt)``. A region
+   seen only in frame 0 (being covered in frame 1) gets nothing from frame 1 and takes frame 0's
+   colours, and vice versa; where both frames see it the blend follows time. Backward sampling
+   of the full-resolution frames keeps them sharp even though the motion is estimated small.
+
+Step 4 is independent per output pixel, so it runs in tiles (``frameinterp.tiling``) of at most
+``tile_size`` pixels: memory stays bounded at any resolution (the motion field is small), and
+tiles need no overlap and cannot leave seams (the tiled and untiled results are identical up to
+float rounding, see ``tests/test_classic.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from frameinterp.errors import InvalidInputError
+from frameinterp.flow import FlowOptions, downscale, estimate_flows, flow_scale
+from frameinterp.ops import backwarp, softsplat
+from frameinterp.tiling import plan_tiles
+
+__all__ = ["ClassicInterpolator", "ClassicOptions", "fill_holes"]
+
+# exp(-50) ≈ 2e-22 is still a normal float32; a floor keeps every weight representable.
+_METRIC_FLOOR = -50.0
+# Summed softmax weight below which nothing is considered to have landed at a pixel.
+_LANDED = 1e-6
+
+
+@dataclass(frozen=True)
+class ClassicOptions:
+    """Constants of the classic engine (chosen on held-out real clips as well as Middlebury).
+
+    ``alpha`` scales the colour error (range 0–1) and ``consistency`` the forward-backward flow
+    disagreement (in flow pixels) in the splatting metric; ``visibility_prior`` is the weight ε
+    each frame keeps where nothing of it landed (larger: more plain cross-fading in doubtful
+    places); ``tile_size`` bounds the full-resolution synthesis step.
+    """
+
+    alpha: float = 10.0
+    consistency: float = 1.0
+    visibility_prior: float = 0.1
+    tile_size: int = 1024
+    flow: FlowOptions = field(default_factory=FlowOptions)
+
+
+def fill_holes(values: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+    """Fill pixels where ``known`` is False with smooth averages of their known neighbours.
+
+    Push-pull: average the known values down a pyramid until every pixel is known, then walk
+    back up, keeping known values and taking unknown ones from the coarser level (bilinear).
+    ``values`` is N×C×H×W, ``known`` N×1×H×W (bool). Known pixels are returned unchanged.
+    """
+    if bool(known.all()) or not bool(known.any()):
+        return values
+    levels: list[tuple[torch.Tensor, torch.Tensor]] = []
+    weight = known.to(values.dtype)
+    current = values * weight
+    while True:
+        levels.append((current, weight))
+        if bool((weight > 0).all()) or min(current.shape[-2:]) == 1:
+            break
+        summed = F.avg_pool2d(current, 2, ceil_mode=True)
+        weight_sum = F.avg_pool2d(weight, 2, ceil_mode=True)
+        current = summed / weight_sum.clamp(min=1e-12) * (weight_sum > 0)
+        weight = (weight_sum > 0).to(values.dtype)
+    filled, filled_weight = levels[-1]
+    if not bool((filled_weight > 0).all()):  # a 1-pixel-wide pyramid top: spread the mean
+        mean = filled.sum(dim=(2, 3), keepdim=True) / filled_weight.sum(dim=(2, 3), keepdim=True)
+        filled = torch.where(filled_weight > 0, filled, mean.expand_as(filled))
+    for current, weight in reversed(levels[:-1]):
+        upsampled = F.interpolate(
+            filled, size=current.shape[-2:], mode="bilinear", align_corners=False
+        )
+        filled = torch.where(weight > 0, current, upsampled)
+    return filled
+
+
+def _sample(image: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Bilinear samples of ``image`` (1×C×H×W) at pixel coordinates ``x``, ``y`` (h×w), edges
+    repeated. Pixel ``i`` has its centre at coordinate ``i``."""
+    height, width = image.shape[-2:]
+    grid = torch.stack(
+        [x * (2.0 / max(width - 1, 1)) - 1.0, y * (2.0 / max(height - 1, 1)) - 1.0], dim=-1
+    )
+    return F.grid_sample(
+        image, grid[None], mode="bilinear", padding_mode="border", align_corners=True
+    )
+
+
+@dataclass(frozen=True)
+class _PairState:
+    """What the classic engine computes once per pair and reuses for every time."""
+
+    flows: torch.Tensor  # 2×2×h×w: F01 and F10 at the working scale
+    motions: torch.Tensor  # 2×2×h×w: what each direction's pixels carry (F01 and -F10)
+    weights: torch.Tensor  # 2×1×h×w: exp(metric), the softmax weights
+
+
+class ClassicInterpolator:
+    """Optical flow + softmax splatting + visibility-aware backward warping; no weights needed."""
+
+    name = "classic"
+
+    def __init__(
+        self, device: torch.device | str = "cpu", options: ClassicOptions | None = None
+    ) -> None:
+        self.device = torch.device(device)
+        self.options = options or ClassicOptions()
+        if self.options.tile_size < 16:
+            raise InvalidInputError(
+                f"tile_size must be at least 16 pixels, got {self.options.tile_size}"
+            )
+
+    def interpolate(
+        self, frame0: torch.Tensor, frame1: torch.Tensor, times: Sequence[float]
+    ) -> list[torch.Tensor]:
+        self._check(frame0, frame1, times)
+        if len(times) == 0:
+            return []
+        image0 = frame0[None].float()
+        image1 = frame1[None].float()
+        height, width = image0.shape[-2:]
+        scale = flow_scale(height, width, self.options.flow.max_side)
+        small0 = downscale(image0, scale)
+        small1 = downscale(image1, scale)
+        state = self._prepare(small0, small1)
+        return [
+            self._synthesise(image0, image1, state, float(t)).to(frame0.dtype)[0] for t in times
+        ]
+
+    def _check(self, frame0: torch.Tensor, frame1: torch.Tensor, times: Sequence[float]) -> None:
+        for name, frame in (("frame0", frame0), ("frame1", frame1)):
+            if frame.ndim != 3 or frame.shape[0] != 3 or not frame.is_floating_point():
+                raise InvalidInputError(
+                    f"{name} must be a float tensor of shape (3, H, W), got "
+                    f"{tuple(frame.shape)} {frame.dtype}"
+                )
+        if frame0.shape != frame1.shape:
+            raise InvalidInputError(
+                f"the two frames differ in size: {tuple(frame0.shape)} and {tuple(frame1.shape)}"
+            )
+        if frame0.device != frame1.device:
+            raise InvalidInputError(
+                f"the two frames are on different devices: {frame0.device} and {frame1.device}"
+            )
+        for t in times:
+            if not 0.0 <= float(t) <= 1.0:
+                raise InvalidInputError(f"interpolation times must lie in [0, 1], got {t}")
+
+    def _prepare(self, small0: torch.Tensor, small1: torch.Tensor) -> _PairState:
+        flow01, flow10 = estimate_flows(small0, small1, self.options.flow)
+        flow01 = flow01.to(small0.device)
+        flow10 = flow10.to(small0.device)
+        sources = torch.cat([small0, small1])
+        targets = torch.cat([small1, small0])
+        flows = torch.cat([flow01, flow10])
+        reverse = torch.cat([flow10, flow01])
+        colour_error = (sources - backwarp(targets, flows)).abs().mean(1, keepdim=True)
+        disagreement = (flows + backwarp(reverse, flows)).norm(dim=1, keepdim=True)
+        metric = -self.options.alpha * colour_error - self.options.consistency * disagreement
+        weights = torch.exp(metric.clamp(min=_METRIC_FLOOR))
+        motions = torch.cat([flow01, -flow10])
+        return _PairState(flows=flows, motions=motions, weights=weights)
+
+    def _motion_at(self, state: _PairState, t: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """Velocity field M (1×2×h×w) at time t and frame 0's visibility share (1×1×h×w)."""
+        time_weights = torch.tensor([1.0 - t, t], device=state.flows.device).view(2, 1, 1, 1)
+        travel = state.flows * torch.tensor([t, 1.0 - t], device=state.flows.device).view(
+            2, 1, 1, 1
+        )
+        carried = torch.cat([state.motions * state.weights, state.weights], dim=1)
+        landed = softsplat(carried, travel, mode="sum") * time_weights
+        numerator = landed[:, :2].sum(0, keepdim=True)
+        density = landed[:, 2:]  # D0, D1
+        total = density.sum(0, keepdim=True)
+        motion = numerator / total.clamp(min=1e-30)
+        motion = fill_holes(motion, total > _LANDED)
+        prior = self.options.visibility_prior * time_weights
+        visible = density + prior
+        share0 = visible[:1] / visible.sum(0, keepdim=True)
+        return motion, share0
+
+    def _synthesise(
+        self, image0: torch.Tensor, image1: torch.Tensor, state: _PairState, t: float
+    ) -> torch.Tensor:
+        motion, share0 = self._motion_at(state, t)
+        height, width = image0.shape[-2:]
+        small_height, small_width = motion.shape[-2:]
+        scale_x = width / small_width
+        scale_y = height / small_height
+        output = torch.empty_like(image0)
+        for tile in plan_tiles(height, width, self.options.tile_size, 0):
+            ys = torch.arange(tile.y0, tile.y1, device=image0.device, dtype=torch.float32)
+            xs = torch.arange(tile.x0, tile.x1, device=image0.device, dtype=torch.float32)
+            grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
+            # Full-resolution pixel centres in the working grid (F.interpolate's convention).
+            small_x = (grid_x + 0.5) / scale_x - 0.5
+            small_y = (grid_y + 0.5) / scale_y - 0.5
+            velocity = _sample(motion, small_x, small_y)[0]
+            weight0 = _sample(share0, small_x, small_y)
+            velocity_x = velocity[0] * scale_x
+            velocity_y = velocity[1] * scale_y
+            colour0 = _sample(image0, grid_x - t * velocity_x, grid_y - t * velocity_y)
+            colour1 = _sample(
+                image1, grid_x + (1.0 - t) * velocity_x, grid_y + (1.0 - t) * velocity_y
+            )
+            tile.crop(output).copy_(torch.lerp(colour1, colour0, weight0))
+        return output
