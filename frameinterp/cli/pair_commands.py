@@ -1,0 +1,44 @@
+"""`frameinterp pair`: the frames between two still images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from frameinterp.cli.app import app, console, report_errors
+from frameinterp.pair import interpolate_pair
+
+
+@app.command("pair")
+@report_errors
+def pair_command(
+    first: Annotated[Path, typer.Argument(help="The first image (time 0).")],
+    second: Annotated[Path, typer.Argument(help="The second image (time 1).")],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Output file (several frames: numbered NAME_01.png …) or an existing folder. "
+            "Default: next to the first image, never over an input.",
+        ),
+    ] = None,
+    time: Annotated[
+        list[float] | None,
+        typer.Option("--time", "-t", help="Time in (0, 1) to synthesise; repeat for several."),
+    ] = None,
+    count: Annotated[
+        int | None,
+        typer.Option("--count", "-n", help="N evenly spaced frames in between (numbered).", min=1),
+    ] = None,
+    engine: Annotated[str, typer.Option(help="Interpolation engine.")] = "classic",
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+) -> None:
+    """Synthesise the frames between two images (PNG, JPEG, TIFF, WebP; 8 or 16 bit)."""
+    written = interpolate_pair(
+        first, second, times=time, count=count, output=output, engine=engine, device=device
+    )
+    for path in written:
+        console.print(str(path), highlight=False, soft_wrap=True)
