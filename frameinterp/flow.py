@@ -107,6 +107,21 @@ def _colour_error(source: torch.Tensor, target: torch.Tensor, flow: torch.Tensor
     return (source - backwarp(target, flow)).abs().mean(1, keepdim=True)
 
 
+def _first_argmin(costs: torch.Tensor) -> torch.Tensor:
+    """Index of the smallest of K cost planes (K×h×w → h×w, first one wins ties).
+
+    A running minimum: on the CPU, torch's reductions across a leading dimension are several
+    times slower than these K elementwise passes.
+    """
+    best_cost = costs[0]
+    best_index = torch.zeros_like(best_cost, dtype=torch.long)
+    for index in range(1, costs.shape[0]):
+        better = costs[index] < best_cost
+        best_cost = torch.where(better, costs[index], best_cost)
+        best_index = torch.where(better, index, best_index)
+    return best_index
+
+
 def block_match(source: torch.Tensor, target: torch.Tensor, options: FlowOptions) -> torch.Tensor:
     """Flow ``source → target`` (1×2×h×w) by exhaustive colour block search, coarse to fine.
 
@@ -121,12 +136,7 @@ def block_match(source: torch.Tensor, target: torch.Tensor, options: FlowOptions
     offsets = [(dx, dy) for dy in range(-radius, radius + 1) for dx in range(-radius, radius + 1)]
     costs = torch.cat(
         [
-            (
-                coarse_source
-                - padded[
-                    :, :, radius + dy : radius + dy + height, radius + dx : radius + dx + width
-                ]
-            )
+            (coarse_source - padded[:, :, radius + dy :, radius + dx :][..., :height, :width])
             .abs()
             .sum(1, keepdim=True)
             + options.match_distance_penalty * float(np.hypot(dx, dy))
@@ -134,9 +144,9 @@ def block_match(source: torch.Tensor, target: torch.Tensor, options: FlowOptions
         ],
         dim=1,
     )
-    best = box_mean(costs, options.match_window).argmin(dim=1)
+    best = _first_argmin(box_mean(costs, options.match_window)[0])
     table = torch.tensor(offsets, dtype=source.dtype, device=source.device)
-    flow = table[best].permute(0, 3, 1, 2).contiguous()
+    flow = table[best].permute(2, 0, 1)[None].contiguous()
     steps = torch.tensor(
         [(dx, dy) for dy in (-1, 0, 1) for dx in (-1, 0, 1)],
         dtype=source.dtype,
@@ -147,16 +157,10 @@ def block_match(source: torch.Tensor, target: torch.Tensor, options: FlowOptions
         level_target = downscale(target, 2**level)
         flow = 2.0 * F.interpolate(flow, size=level_source.shape[-2:], mode="nearest")
         candidates = flow + steps  # 9×2×h×w: every ±1 pixel step around the upsampled flow
-        errors = torch.cat(
-            [
-                box_mean(
-                    _colour_error(level_source, level_target, candidate[None]), options.match_window
-                )
-                for candidate in candidates
-            ],
-            dim=1,
+        errors = _colour_error(
+            level_source.expand(9, -1, -1, -1), level_target.expand(9, -1, -1, -1), candidates
         )
-        choice = errors.argmin(dim=1)[0]  # h×w
+        choice = _first_argmin(box_mean(errors, options.match_window)[:, 0])
         flow = torch.gather(candidates, 0, choice[None, None].expand(1, 2, -1, -1))
     return flow
 

@@ -5,6 +5,7 @@ Each command group lives in its own module and registers itself on ``app`` when 
 
 from __future__ import annotations
 
+from frameinterp.cli import benchmark_commands as benchmark_commands
 from frameinterp.cli import info_commands as info_commands
 from frameinterp.cli import pair_commands as pair_commands
 from frameinterp.cli import video_commands as video_commands

@@ -179,7 +179,8 @@ class ClassicInterpolator:
         flows = torch.cat([flow01, flow10])
         reverse = torch.cat([flow10, flow01])
         colour_error = (sources - backwarp(targets, flows)).abs().mean(1, keepdim=True)
-        disagreement = (flows + backwarp(reverse, flows)).norm(dim=1, keepdim=True)
+        round_trip = flows + backwarp(reverse, flows)
+        disagreement = torch.hypot(round_trip[:, :1], round_trip[:, 1:])
         metric = -self.options.alpha * colour_error - self.options.consistency * disagreement
         weights = torch.exp(metric.clamp(min=_METRIC_FLOOR))
         motions = torch.cat([flow01, -flow10])
@@ -193,14 +194,15 @@ class ClassicInterpolator:
         )
         carried = torch.cat([state.motions * state.weights, state.weights], dim=1)
         landed = softsplat(carried, travel, mode="sum") * time_weights
-        numerator = landed[:, :2].sum(0, keepdim=True)
+        # Sums over the two directions written out: faster than a reduction on the CPU.
+        numerator = landed[:1, :2] + landed[1:, :2]
         density = landed[:, 2:]  # D0, D1
-        total = density.sum(0, keepdim=True)
+        total = density[:1] + density[1:]
         motion = numerator / total.clamp(min=1e-30)
         motion = fill_holes(motion, total > _LANDED)
         prior = self.options.visibility_prior * time_weights
         visible = density + prior
-        share0 = visible[:1] / visible.sum(0, keepdim=True)
+        share0 = visible[:1] / (visible[:1] + visible[1:])
         return motion, share0
 
     def _synthesise(
