@@ -21,12 +21,13 @@ from frameinterp.engines import Interpolator, create_interpolator
 from frameinterp.engines.blend import BlendInterpolator
 from frameinterp.errors import InvalidInputError, UnsupportedMediaError
 from frameinterp.metrics import psnr, ssim, to_uint8_rgb
-from frameinterp.pipeline import Progress, to_tensor
+from frameinterp.pipeline import Progress
 from frameinterp.timing import (
     DEFAULT_SCENE_THRESHOLD,
     DEFAULT_STATIC_THRESHOLD,
     classify_interval,
 )
+from frameinterp.transfer import FrameTransfer
 from frameinterp.video import DecodedFrame, VideoReader, probe
 
 __all__ = ["EvaluationResult", "Scores", "evaluate_video"]
@@ -98,6 +99,7 @@ def evaluate_video(
     if interpolator is None:
         interpolator = create_interpolator(engine, device)
     blend = BlendInterpolator(interpolator.device)
+    transfer = FrameTransfer(interpolator.device)
     expected = max(0, (info.estimated_frames() - 1) // 2)
     if max_triplets is not None:
         expected = min(expected, max_triplets)
@@ -130,9 +132,9 @@ def evaluate_video(
                 skipped_static += 1
                 continue
             t = float((middle.time - first.time) / (last.time - first.time))
-            with torch.no_grad():
-                before = to_tensor(first.image, interpolator.device)
-                after = to_tensor(last.image, interpolator.device)
+            with torch.inference_mode():
+                before = transfer.upload(first.image)
+                after = transfer.upload(last.image)
                 estimate = to_uint8_rgb(interpolator.interpolate(before, after, [t])[0])
                 blended = to_uint8_rgb(blend.interpolate(before, after, [t])[0])
             truth = _truth(middle.image)

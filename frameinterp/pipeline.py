@@ -2,9 +2,9 @@
 
 Memory stays flat in the video's length: the decoder runs at most ``queue_size`` frames ahead,
 the interpolation step holds only the current pair, and the encoder at most ``queue_size`` frames
-behind. Frames stay numpy RGB arrays between stages; ``to_tensor`` and ``to_image`` are the one
-place where they become engine tensors and back, so a GPU fast path (upload once, convert colour
-on the device) can replace exactly those two functions.
+behind. Frames stay numpy RGB arrays between stages; ``FrameTransfer`` (``frameinterp.transfer``)
+is the one place where they become engine tensors and back: each input frame is uploaded once
+(pinned, asynchronous copies on CUDA) and scaled on the device.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from frameinterp.timing import (
     common_time_base,
     parse_rate,
 )
+from frameinterp.transfer import FrameTransfer
 from frameinterp.video import (
     DecodedFrame,
     EncodeSettings,
@@ -49,8 +50,6 @@ __all__ = [
     "default_output_path",
     "interpolate_video",
     "make_request",
-    "to_image",
-    "to_tensor",
 ]
 
 # Largest numerator/denominator a container time base may have (int32 in FFmpeg).
@@ -110,25 +109,6 @@ def default_output_path(input_path: Path, request: Request, codec: str = "x264")
     return input_path.with_name(f"{input_path.stem}.{request.label()}{default_extension(codec)}")
 
 
-def to_tensor(image: np.ndarray, device: torch.device) -> torch.Tensor:
-    """H×W×3 RGB (uint8 or uint16) → (3, H, W) float32 in [0, 1] on ``device``."""
-    scale = 65535.0 if image.dtype == np.uint16 else 255.0
-    if image.dtype == np.uint16:
-        tensor = torch.from_numpy(image.astype(np.int32))
-    else:
-        tensor = torch.from_numpy(np.ascontiguousarray(image))
-    return tensor.to(device).permute(2, 0, 1).float().div_(scale)
-
-
-def to_image(frame: torch.Tensor, dtype: np.dtype[np.generic] | type) -> np.ndarray:
-    """(3, H, W) float in [0, 1] → H×W×3 RGB of ``dtype`` (uint8 or uint16): clip, scale, round."""
-    deep = np.dtype(dtype) == np.uint16
-    scale = 65535.0 if deep else 255.0
-    scaled = (frame.detach().float().clamp(0.0, 1.0) * scale).round_()
-    array = scaled.permute(1, 2, 0).to(torch.int32 if deep else torch.uint8).cpu().numpy()
-    return np.ascontiguousarray(array.astype(np.uint16) if deep else array)
-
-
 def _time_base(info: VideoInfo, request: Request, scale: Fraction) -> tuple[Fraction, bool]:
     """A time base in which every planned output time is a whole number (exact), if one fits.
 
@@ -154,6 +134,7 @@ class _Engine:
         self.interpolator = interpolator
         self.seconds = 0.0
         self.frames = 0
+        self.transfer = FrameTransfer(interpolator.device)
         self._cache: dict[int, torch.Tensor] = {}
 
     def tensor(self, frame: DecodedFrame) -> torch.Tensor:
@@ -161,22 +142,23 @@ class _Engine:
             self._cache = {
                 index: value for index, value in self._cache.items() if index == frame.index - 1
             }
-            self._cache[frame.index] = to_tensor(frame.image, self.interpolator.device)
+            self._cache[frame.index] = self.transfer.upload(frame.image)
         return self._cache[frame.index]
 
     def between(
         self, left: DecodedFrame, right: DecodedFrame, times: list[Fraction]
     ) -> list[np.ndarray]:
         started = clock.perf_counter()
-        results = self.interpolator.interpolate(
-            self.tensor(left), self.tensor(right), [float(t) for t in times]
-        )
+        with torch.inference_mode():
+            results = self.interpolator.interpolate(
+                self.tensor(left), self.tensor(right), [float(t) for t in times]
+            )
         if len(results) != len(times):
             raise RuntimeError(
                 f"engine {self.interpolator.name!r} returned {len(results)} frames for "
                 f"{len(times)} times"
             )
-        images = [to_image(result, left.image.dtype) for result in results]
+        images = [self.transfer.download(result, left.image.dtype) for result in results]
         self.seconds += clock.perf_counter() - started
         self.frames += len(images)
         return images
@@ -222,6 +204,7 @@ def interpolate_video(
     overwrite: bool = False,
     progress: Callable[[Progress], None] | None = None,
     interpolator: Interpolator | None = None,
+    max_frames: int | None = None,
     queue_size: int = 8,
 ) -> VideoSummary:
     """Make a video smoother (``factor`` N or target ``fps``) or slower (``slowdown``).
@@ -232,12 +215,16 @@ def interpolate_video(
     unless ``keep_audio`` is set (it would no longer be in sync; it is never stretched).
     ``scene_threshold``/``static_threshold`` of ``None`` switch cut / duplicate detection off.
     ``interpolator`` overrides ``engine`` and ``device`` with a ready engine object.
+    ``max_frames`` converts only the first that many input frames (a quick preview; audio is
+    cut at the same time).
     The output is written under a temporary name and renamed when complete: an error or Ctrl-C
     leaves nothing behind.
     """
     started = clock.perf_counter()
     source = Path(input_path)
     request = make_request(factor, fps)
+    if max_frames is not None and max_frames < 2:
+        raise InvalidInputError(f"--frames must be at least 2, got {max_frames}")
     settings = EncodeSettings(codec=codec, crf=crf, preset=preset)
     info = probe(source)
     output = (
@@ -258,6 +245,8 @@ def interpolate_video(
         warnings.append("output times rounded to the microsecond (the exact time base is too fine)")
     keep = (not slowdown) if keep_audio is None else keep_audio
     total = _expected_outputs(info, request)
+    if max_frames is not None:
+        total = min(total, _expected_outputs(info, request, max_frames))
 
     planner = Planner(request, scene_threshold=scene_threshold, static_threshold=static_threshold)
     runner = _Engine(interpolator)
@@ -302,6 +291,8 @@ def interpolate_video(
                     progress(Progress(done, max(total, done), clock.perf_counter() - started))
             previous_time = last.time if last is not None else None
             last = decoded
+            if max_frames is not None and planner.count >= max_frames:
+                break
         if last is None or planner.count == 0:
             raise UnsupportedMediaError(f"{str(source)!r} has no decodable video frames")
         if planner.count < 2:
@@ -315,7 +306,7 @@ def interpolate_video(
             if progress is not None:
                 progress(Progress(done, max(total, done), clock.perf_counter() - started))
         encoder.finish()
-        writer.commit()
+        writer.commit(None if max_frames is None else info.start + (end - info.start) * scale)
     except BaseException:
         reader.close()
         encoder.abandon()
@@ -368,11 +359,11 @@ def _last_duration(last: DecodedFrame, previous: Fraction | None, info: VideoInf
     return 1 / info.rate
 
 
-def _expected_outputs(info: VideoInfo, request: Request) -> int:
+def _expected_outputs(info: VideoInfo, request: Request, frames: int | None = None) -> int:
     """Output frames a progress bar should expect (estimate from container metadata)."""
     if request.factor is not None:
-        return info.estimated_frames() * request.factor
+        return (frames or info.estimated_frames()) * request.factor
     assert request.fps is not None
-    if info.duration is not None:
+    if frames is None and info.duration is not None:
         return math.ceil(info.duration * request.fps)
-    return math.ceil(info.estimated_frames() / info.rate * request.fps)
+    return math.ceil((frames or info.estimated_frames()) / info.rate * request.fps)

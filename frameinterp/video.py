@@ -708,12 +708,16 @@ class VideoWriter:
         except av.error.FFmpegError as error:
             raise OutputError(f"cannot write to {str(self.output)!r}: {error}") from None
 
-    def commit(self) -> None:
-        """Flush the encoder, finish the file and move it to its final name."""
+    def commit(self, end: Fraction | None = None) -> None:
+        """Flush the encoder, finish the file and move it to its final name.
+
+        Audio and subtitles are copied to their end, or up to ``end`` seconds when given (a job
+        that converts only the start of a video).
+        """
         assert self._container is not None and self._side is not None
         try:
             self._mux(self._stream.encode(None))
-            self._side.copy_until(None)
+            self._side.copy_until(end)
             self._side.close()
             self._container.close()
             self._container = None

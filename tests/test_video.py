@@ -185,7 +185,7 @@ def test_audio_reencoded_when_container_cannot_hold_it(tmp_path: Path) -> None:
     assert notes["out.mkv"].copied == ["audio (pcm_s16le)"]  # Matroska takes PCM as it is
     assert notes["out.mp4"].reencoded == ["audio (pcm_s16le → aac)"]
     assert probe(tmp_path / "out.mp4").audio_codecs == ("aac",)
-    start, end = stream_seconds(tmp_path / "out.mp4", "audio")
+    _, end = stream_seconds(tmp_path / "out.mp4", "audio")
     assert abs(end - 0.5) < 1024 / 48000 + 0.03  # 12 frames at 24 fps; AAC priming aside
 
 

@@ -93,6 +93,10 @@ def slowmo(
         Path | None, typer.Option(help="Where outputs go when INPUT is a folder.")
     ] = None,
     jobs: JobsOption = 1,
+    frames: Annotated[
+        int | None,
+        typer.Option("--frames", help="Convert only the first N input frames (a quick preview)."),
+    ] = None,
 ) -> None:
     """Smoother motion (more frames, same duration) or true slow motion with --slowdown."""
     _check_codec(codec)
@@ -131,6 +135,7 @@ def slowmo(
             keep_audio=False if no_audio else None,
             overwrite=overwrite,
             progress=display.track(input_path.name),
+            max_frames=frames,
         )
     if not quiet:
         print_summary(console, summary)

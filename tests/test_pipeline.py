@@ -1,0 +1,274 @@
+"""interpolate_video end to end on synthetic clips and the real sample."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import torch
+from video_clips import make_clip, picture, read_video, stream_seconds
+
+from frameinterp.engines.blend import BlendInterpolator
+from frameinterp.errors import InvalidInputError, OutputError, UnsupportedMediaError
+from frameinterp.metrics import psnr
+from frameinterp.pipeline import Progress, default_output_path, interpolate_video, make_request
+
+SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "cup.mp4"
+AUDIO_FRAME = 1024 / 48000  # one AAC frame, the sync tolerance
+
+
+class RecordingEngine(BlendInterpolator):
+    """Blend, remembering each call's times; optionally raises after ``fail_after`` calls."""
+
+    name = "recording"
+
+    def __init__(self, fail_after: int | None = None, error: type[BaseException] = RuntimeError):
+        super().__init__("cpu")
+        self.calls: list[list[float]] = []
+        self.firsts: list[torch.Tensor] = []
+        self.fail_after = fail_after
+        self.error = error
+
+    def interpolate(
+        self, frame0: torch.Tensor, frame1: torch.Tensor, times: Sequence[float]
+    ) -> list[torch.Tensor]:
+        if self.fail_after is not None and len(self.calls) >= self.fail_after:
+            raise self.error()
+        self.calls.append(list(times))
+        self.firsts.append(frame0)
+        return super().interpolate(frame0, frame1, times)
+
+
+def only_file(folder: Path, keep: set[str]) -> list[str]:
+    return sorted(path.name for path in folder.iterdir() if path.name not in keep)
+
+
+@pytest.mark.parametrize("factor", [2, 3])
+def test_factor_counts_and_exact_times(tmp_path: Path, factor: int) -> None:
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, 10, rate=Fraction(30000, 1001))
+    output = tmp_path / "out.mp4"
+    engine = RecordingEngine()
+    summary = interpolate_video(clip, output, factor=factor, interpolator=engine)
+    times, images = read_video(output)
+    assert len(images) == summary.output_frames == 10 * factor
+    rate = Fraction(30000 * factor, 1001)
+    assert times == [Fraction(index) / rate for index in range(10 * factor)]
+    assert summary.output_rate == rate
+    assert engine.calls == [[k / factor for k in range(1, factor)]] * 9  # flow once per pair
+    assert summary.interpolated_frames == 9 * (factor - 1)
+    with av.open(str(output)) as container:
+        assert container.streams.video[0].average_rate == rate
+
+
+def test_24_to_60(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, 24, rate=Fraction(24))
+    output = tmp_path / "out.mp4"
+    summary = interpolate_video(clip, output, fps="60", interpolator=RecordingEngine())
+    times, _ = read_video(output)
+    assert times == [Fraction(index, 60) for index in range(60)]
+    assert summary.output_frames == 60 and summary.input_frames == 24
+
+
+def test_audio_kept_in_sync(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, 24, audio=True)
+    output = tmp_path / "out.mp4"
+    summary = interpolate_video(clip, output, fps=Fraction(60), interpolator=RecordingEngine())
+    assert summary.streams.copied == ["audio (aac)"]
+    source_start, source_end = stream_seconds(clip, "audio")
+    start, end = stream_seconds(output, "audio")
+    assert abs(start - source_start) <= AUDIO_FRAME
+    assert abs(end - source_end) <= AUDIO_FRAME
+    video_start, video_end = stream_seconds(output, "video")
+    assert video_start == 0.0
+    assert abs(video_end - 1.0) < 1e-6  # 24 frames at 24 fps: the same second, now 60 frames
+
+
+def test_slowdown_plays_longer_without_audio(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, 12, audio=True)
+    output = tmp_path / "slow.mp4"
+    summary = interpolate_video(
+        clip, output, factor=4, slowdown=True, interpolator=RecordingEngine()
+    )
+    times, _ = read_video(output)
+    assert times == [Fraction(index, 24) for index in range(48)]  # input rate, 4× longer
+    assert summary.output_rate == 24 and summary.output_duration == pytest.approx(2.0)
+    assert any("audio dropped" in warning for warning in summary.warnings)
+    with av.open(str(output)) as container:
+        assert not container.streams.audio
+
+
+def test_vfr_input_keeps_its_rhythm(tmp_path: Path) -> None:
+    clip = tmp_path / "vfr.mkv"
+    times_in = [Fraction(ms, 1000) for ms in (0, 40, 120, 160, 300, 340)]
+    make_clip(clip, len(times_in), times=times_in)
+    output = tmp_path / "out.mkv"
+    interpolate_video(clip, output, factor=2, interpolator=RecordingEngine())
+    times, _ = read_video(output)
+    expected = [Fraction(ms, 1000) for ms in (0, 20, 40, 80, 120, 140, 160, 230, 300, 320, 340)]
+    assert times[: len(expected)] == expected
+
+
+def test_scene_cut_not_interpolated(tmp_path: Path) -> None:
+    clip = tmp_path / "cut.mp4"
+    pictures = make_clip(clip, 8, cut_at=4, duplicate=(2,))
+    output = tmp_path / "out.mp4"
+    engine = RecordingEngine()
+    summary = interpolate_video(clip, output, factor=2, interpolator=engine)
+    assert summary.scene_cuts == 1 and summary.static_intervals == 1
+    assert len(engine.calls) == 5  # 7 intervals minus the cut and the duplicate
+    _, images = read_video(output)
+    # Output 7 lies between input 3 (old scene) and 4 (new scene): a copy of the nearer one,
+    # input 4 (t = 1/2 rounds to the later frame), never a mix of the two scenes.
+    blend = (pictures[3].astype(int) + pictures[4]) / 2
+    assert np.abs(images[7].astype(int) - pictures[4]).mean() < 4
+    assert np.abs(images[7].astype(int) - blend).mean() > 20
+    summary = interpolate_video(
+        clip, output, factor=2, interpolator=engine, scene_threshold=None, overwrite=True
+    )
+    assert summary.scene_cuts == 0
+
+
+def test_interrupted_run_leaves_nothing(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, 20, audio=True)
+    output = tmp_path / "out.mp4"
+    with pytest.raises(KeyboardInterrupt):
+        interpolate_video(
+            clip, output, interpolator=RecordingEngine(fail_after=5, error=KeyboardInterrupt)
+        )
+    assert only_file(tmp_path, {"clip.mp4"}) == []
+    with pytest.raises(RuntimeError):
+        interpolate_video(clip, output, interpolator=RecordingEngine(fail_after=3))
+    assert only_file(tmp_path, {"clip.mp4"}) == []
+
+
+def test_progress_reports_every_frame(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, 6)
+    updates: list[Progress] = []
+    interpolate_video(clip, interpolator=RecordingEngine(), progress=updates.append)
+    assert [update.done for update in updates] == list(range(1, 13))
+    assert updates[-1].total == 12
+    assert (tmp_path / "clip.2x.mp4").exists()  # default name beside the input
+
+
+def test_exception_bad_requests(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, 4)
+    for options in ({"factor": 1}, {"factor": 0}, {"fps": "0"}, {"fps": "-5"}):
+        with pytest.raises(InvalidInputError):
+            interpolate_video(clip, tmp_path / "out.mp4", interpolator=RecordingEngine(), **options)
+    with pytest.raises(InvalidInputError):
+        make_request(factor=2, fps="60")
+    taken = tmp_path / "taken.mp4"
+    taken.write_bytes(b"keep me")
+    with pytest.raises(OutputError, match="--overwrite"):
+        interpolate_video(clip, taken, interpolator=RecordingEngine())
+    assert taken.read_bytes() == b"keep me"
+    taken.unlink()
+    with pytest.raises(OutputError, match="is the input"):
+        interpolate_video(clip, clip, interpolator=RecordingEngine(), overwrite=True)
+    with pytest.raises(OutputError, match="does not exist"):
+        interpolate_video(clip, tmp_path / "no" / "out.mp4", interpolator=RecordingEngine())
+    with pytest.raises(InvalidInputError, match="codec"):
+        interpolate_video(clip, codec="h263", interpolator=RecordingEngine())
+    assert only_file(tmp_path, {"clip.mp4"}) == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write to read-only folders")
+def test_exception_read_only_folder(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, 4)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        with pytest.raises(OutputError, match="not writable"):
+            interpolate_video(clip, locked / "out.mp4", interpolator=RecordingEngine())
+    finally:
+        locked.chmod(0o700)
+
+
+def test_exception_one_frame(tmp_path: Path) -> None:
+    clip = tmp_path / "one.mp4"
+    make_clip(clip, 1)
+    with pytest.raises(UnsupportedMediaError, match="only one frame"):
+        interpolate_video(clip, tmp_path / "out.mp4", interpolator=RecordingEngine())
+    assert only_file(tmp_path, {"one.mp4"}) == []
+
+
+def test_corrupt_packets_are_reported(tmp_path: Path) -> None:
+    clip = tmp_path / "damaged.mkv"
+    with av.open(str(clip), "w") as container:
+        stream = container.add_stream("mpeg4", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        written = 0
+        for index in range(12):
+            frame = av.VideoFrame.from_ndarray(picture(index))
+            frame.pts = index
+            for packet in stream.encode(frame):
+                if written == 6:
+                    bad = av.Packet(b"\x00\x01" * (packet.size // 2 + 1))
+                    bad.pts, bad.dts, bad.time_base = packet.pts, packet.dts, packet.time_base
+                    bad.stream = stream
+                    packet = bad
+                container.mux(packet)
+                written += 1
+        container.mux(stream.encode(None))
+    summary = interpolate_video(clip, tmp_path / "out.mkv", interpolator=RecordingEngine())
+    assert summary.corrupt_frames == 1
+    assert summary.input_frames == 11
+    assert any("corrupt" in warning for warning in summary.warnings)
+    times, _ = read_video(tmp_path / "out.mkv")
+    # The gap is bridged in time; Matroska stores milliseconds, hence the tolerance.
+    assert len(times) == 22 and abs(times[-1] - Fraction(23, 48)) <= Fraction(1, 1000)
+
+
+def test_ten_bit_pipeline(tmp_path: Path) -> None:
+    clip = tmp_path / "deep.mkv"
+    make_clip(clip, 4, codec="libx265", pixel_format="yuv420p10le")
+    output = tmp_path / "out.mkv"
+    interpolate_video(clip, output, codec="x265", interpolator=RecordingEngine())
+    with av.open(str(output)) as container:
+        assert container.streams.video[0].codec_context.pix_fmt == "yuv420p10le"
+
+
+def test_default_output_path() -> None:
+    assert default_output_path(Path("a/clip.mov"), make_request()) == Path("a/clip.2x.mp4")
+    assert default_output_path(Path("clip.mp4"), make_request(fps="59.94"), "prores") == Path(
+        "clip.59.94fps.mov"
+    )
+
+
+def test_real_sample_end_to_end(tmp_path: Path) -> None:
+    """The README's first command on the bundled clip with the default engine, first 12 frames.
+
+    (The whole clip takes minutes on a 2-core CPU with the classic engine; ``max_frames`` keeps
+    the same code path, audio included, to a few seconds.)
+    """
+    output = tmp_path / "cup.2x.mp4"
+    summary = interpolate_video(SAMPLE, output, device="cpu", max_frames=12)
+    assert summary.engine == "classic"
+    assert summary.input_frames == 12 and summary.output_frames == 24
+    times, images = read_video(output)
+    assert times == [Fraction(index * 500, 26777) for index in range(24)]
+    assert images[0].shape == (480, 640, 3)
+    _, source_images = read_video(SAMPLE)
+    # The clip barely moves in its first frames, so every output must stay close to its
+    # neighbours: this catches swapped channels, a wrong colour matrix, misplaced or black frames.
+    for index in range(11):
+        before, after = source_images[index], source_images[index + 1]
+        assert psnr(images[2 * index], before) > 35
+        middle = ((before.astype(np.float64) + after) / 2).round().astype(np.uint8)
+        assert psnr(images[2 * index + 1], middle) > 30
+    start, end = stream_seconds(output, "audio")
+    assert abs(start) <= AUDIO_FRAME and abs(end - 12 / 26.777) <= AUDIO_FRAME
