@@ -8,6 +8,7 @@ from __future__ import annotations
 from frameinterp.cli import benchmark_commands as benchmark_commands
 from frameinterp.cli import info_commands as info_commands
 from frameinterp.cli import pair_commands as pair_commands
+from frameinterp.cli import train_commands as train_commands
 from frameinterp.cli import video_commands as video_commands
 from frameinterp.cli.app import app
 

@@ -238,6 +238,7 @@ def save_weights(
     }
     try:
         save_file(tensors, str(temporary), metadata=metadata)
+        temporary.chmod(0o644)  # an ordinary data file, readable like the rest of a release
         temporary.replace(path)
     except BaseException:
         temporary.unlink(missing_ok=True)
