@@ -91,6 +91,19 @@ def test_gradients_reach_every_parameter() -> None:
     assert not missing
 
 
+def test_autocast_mixed_precision(network: SoftsplatNetwork) -> None:
+    # Training uses autocast (float16 on CUDA); bfloat16 on the CPU exercises the same casts.
+    one, two = frames(32, 32, seed=7)
+    with torch.no_grad():
+        (reference,) = network(one, two, [0.5])
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            (mixed,) = network(one, two, [0.5])
+    assert torch.isfinite(mixed).all()
+    assert (mixed.float() - reference).abs().mean() < 0.05 * (
+        reference - reference.mean()
+    ).abs().mean() + 1e-3
+
+
 def test_gridnet_rows_need_first_input() -> None:
     grid = GridNet((4, 8), columns=2, down_columns=1)
     assert grid([torch.rand(1, 4, 9, 9), None]).shape == (1, 4, 9, 9)

@@ -85,7 +85,8 @@ class FlowDecoder(nn.Module):
             inputs = [features_one, nn.functional.leaky_relu(volume, NEGATIVE_SLOPE)]
         else:
             flow = resize_flow(coarser, (int(features_one.shape[-2]), int(features_one.shape[-1])))
-            warped = backwarp(features_two, flow, padding_mode="zeros")
+            # Under autocast grid_sample runs in float32; the cost volume wants one dtype.
+            warped = backwarp(features_two, flow, padding_mode="zeros").to(features_one.dtype)
             volume = correlation(features_one, warped, SEARCH_RADIUS)
             inputs = [features_one, nn.functional.leaky_relu(volume, NEGATIVE_SLOPE), flow]
         output = torch.cat(inputs, 1)
