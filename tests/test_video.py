@@ -287,3 +287,12 @@ def test_signature_and_measure_ranges() -> None:
     other = measure_change(first, frame_signature(picture(0, scene=1, width=640, height=480)))
     # The dark scene reuses many grey levels, so the difference term is what flags this cut.
     assert other.difference > 0.2 and other.cut_score > DEFAULT_SCENE_THRESHOLD
+
+
+def test_exception_read_only_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read-only folders, simulated: the tests may run as root, who can write anywhere."""
+    import frameinterp.video as video_module
+
+    monkeypatch.setattr(video_module.os, "access", lambda path, mode: False)
+    with pytest.raises(OutputError, match="not writable"):
+        check_output_path(tmp_path / "out.mp4", (), False)

@@ -247,6 +247,7 @@ def _print_batch_table(items: list[BatchItem]) -> None:
     console.print(
         f"{counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed",
         highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -288,4 +289,5 @@ def evaluate(
         f"{result.engine_scores.worst_frame}; skipped {result.skipped_cuts} triplet(s) at scene "
         f"cuts and {result.skipped_static} of duplicate frames; {result.seconds:.1f} s",
         highlight=False,
+        soft_wrap=True,
     )

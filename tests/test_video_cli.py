@@ -1,0 +1,164 @@
+"""`frameinterp slowmo`, `batch` and `evaluate` on the command line: output, errors, exit codes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import pytest
+from typer.testing import CliRunner
+from video_clips import make_clip, read_video
+
+from frameinterp.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_smoke_slowmo(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, 8, audio=True)
+    code, out, err = invoke("slowmo", str(clip), "--engine", "blend", "--factor", "3")
+    assert code == 0, err
+    output = tmp_path / "clip.3x.mp4"
+    assert len(read_video(output)[0]) == 24
+    assert "8 in → 24 out" in out and "copied audio (aac)" in out
+    assert "24/24 frames" in err  # not a terminal: plain progress lines on stderr
+
+
+def test_slowmo_quiet_fps_and_slowdown(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, 12, audio=True)
+    code, out, err = invoke(
+        "slowmo", str(clip), "--engine", "blend", "--fps", "60", "-o", str(tmp_path / "a.mp4"),
+        "-q",
+    )  # fmt: skip
+    assert (code, out, err) == (0, "", "")
+    assert len(read_video(tmp_path / "a.mp4")[0]) == 30
+    code, out, _ = invoke(
+        "slowmo", str(clip), "--engine", "blend", "--slowdown", "-o", str(tmp_path / "b.mp4")
+    )
+    assert code == 0 and "audio dropped" in out
+    with av.open(str(tmp_path / "b.mp4")) as container:
+        assert not container.streams.audio
+
+
+@pytest.mark.parametrize(
+    ("arguments", "exit_code", "message"),
+    [
+        (["--factor", "1"], 2, "at least 2"),
+        (["--factor", "0"], 2, "at least 2"),
+        (["--fps", "0"], 2, "greater than 0"),
+        (["--fps", "-30"], 2, "greater than 0"),
+        (["--fps", "fast"], 2, "cannot read frame rate"),
+        (["--factor", "2", "--fps", "60"], 2, "not both"),
+        (["--codec", "h263"], 2, "unknown codec"),
+        (["--engine", "magic"], 2, "unknown engine"),
+        (["-o", "{tmp}/missing/out.mp4"], 4, "does not exist"),
+        (["-o", "{clip}"], 4, "is the input"),
+    ],
+)
+def test_exception_bad_options(
+    tmp_path: Path, arguments: list[str], exit_code: int, message: str
+) -> None:
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, 4)
+    filled = [arg.format(tmp=tmp_path, clip=clip) for arg in arguments]
+    code, _, err = invoke("slowmo", str(clip), "--engine", "blend", *filled)
+    assert code == exit_code
+    assert message in err
+    assert err.startswith("error:") and err.count("\n") == 1  # one line, no traceback
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["clip.mp4"]
+
+
+def test_exception_bad_inputs(tmp_path: Path) -> None:
+    text = tmp_path / "notes.mp4"
+    text.write_text("hello")
+    code, _, err = invoke("slowmo", str(text), "--engine", "blend")
+    assert code == 3 and "not a video" in err and err.count("\n") == 1
+    code, _, err = invoke("slowmo", str(tmp_path / "none.mp4"), "--engine", "blend")
+    assert code == 2 and "does not exist" in err
+    one = tmp_path / "one.mp4"
+    make_clip(one, 1)
+    code, _, err = invoke("slowmo", str(one), "--engine", "blend")
+    assert code == 3 and "only one frame" in err
+    existing = tmp_path / "one.2x.mp4"
+    existing.write_bytes(b"old")
+    make_clip(tmp_path / "two.mp4", 3)
+    code, _, err = invoke(
+        "slowmo", str(tmp_path / "two.mp4"), "--engine", "blend", "-o", str(existing)
+    )
+    assert code == 4 and "--overwrite" in err and existing.read_bytes() == b"old"
+
+
+def test_batch_table_and_exit_code(tmp_path: Path) -> None:
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    make_clip(folder / "a.mp4", 4)
+    (folder / "bad.mov").write_bytes(b"junk" * 100)
+    code, out, _ = invoke("batch", str(folder), "--engine", "blend")
+    assert code == 1
+    assert "1 done, 0 skipped, 1 failed" in out
+    code, out, _ = invoke("batch", str(folder), "--engine", "blend")
+    assert code == 1 and "0 done, 1 skipped, 1 failed" in out
+    (folder / "bad.mov").unlink()
+    code, out, _ = invoke("slowmo", str(folder), "--engine", "blend")  # slowmo on a folder
+    assert code == 0 and "0 done, 1 skipped, 0 failed" in out
+    code, _, err = invoke("batch", str(tmp_path / "nothing"), "--engine", "blend")
+    assert code == 2 and "does not exist" in err
+
+
+def test_evaluate(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, 9, cut_at=6)
+    code, out, err = invoke("evaluate", str(clip), "--engine", "blend", "-q")
+    assert code == 0, err
+    # Triplets (0,1,2), (2,3,4) are scored; (4,5,6) spans the cut and is skipped; 6,7,8 scored.
+    assert "3 dropped frames rebuilt" in out
+    assert "skipped 1 triplet(s) at scene cuts" in out
+    assert "+0.00 dB over blending" in out  # blend against itself: the same numbers
+
+
+def test_evaluate_scores_on_real_sample() -> None:
+    from frameinterp.evaluate import evaluate_video
+
+    sample = Path(__file__).resolve().parent.parent / "samples" / "cup.mp4"
+    result = evaluate_video(sample, engine="blend", device="cpu", max_triplets=6)
+    assert result.triplets == 6
+    scores = result.engine_scores
+    assert scores == result.blend_scores
+    assert 25 < scores.psnr_worst <= scores.psnr_mean < 60
+    assert 0.8 < scores.ssim_worst <= scores.ssim_mean <= 1
+
+
+def test_subprocess(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, 4)
+    environment = dict(os.environ, COLUMNS="200")
+    done = subprocess.run(
+        [sys.executable, "-m", "frameinterp", "slowmo", str(clip), "--engine", "blend"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "clip.2x.mp4").exists()
+    done = subprocess.run(
+        [sys.executable, "-m", "frameinterp", "slowmo", str(clip), "--factor", "1"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("error:") and "Traceback" not in done.stderr
