@@ -57,6 +57,10 @@ def train_command(
         Path | None, typer.Option(help="Start from these weights (e.g. a previous run).")
     ] = None,
     resume: Annotated[bool, typer.Option(help="Continue the run in --output.")] = False,
+    max_minutes: Annotated[
+        float | None,
+        typer.Option(help="Stop (checkpointed, resumable) after this many minutes."),
+    ] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda[:N].")] = "auto",
     mixed_precision: Annotated[
         bool, typer.Option(help="float16 autocast on CUDA (ignored on the CPU).")
@@ -94,6 +98,7 @@ def train_command(
         workers=workers,
         init_weights=init_weights,
         resume=resume,
+        max_seconds=max_minutes * 60 if max_minutes is not None else None,
         notes=data.description,
     )
 
@@ -111,8 +116,9 @@ def train_command(
 
     result = train(config, data.training, data.held_out, on_progress=show)
     psnr = f"{result.validation_psnr:.2f} dB" if result.validation_psnr is not None else "n/a"
+    status = "" if result.finished else f" (stopped early at step {result.step}: --resume goes on)"
     console.print(
         f"trained {result.step} steps in {result.seconds:.0f} s; final loss {result.loss:.4f}; "
-        f"validation PSNR {psnr}\nweights: {result.weights}\nrecord: {result.record}",
+        f"validation PSNR {psnr}{status}\nweights: {result.weights}\nrecord: {result.record}",
         highlight=False,
     )

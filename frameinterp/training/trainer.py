@@ -59,6 +59,7 @@ class TrainConfig:
     workers: int = 0
     init_weights: Path | None = None  # start from these weights instead of random ones
     resume: bool = False
+    max_seconds: float | None = None  # stop (checkpointed) after this long in one call
     notes: dict[str, Any] = field(default_factory=dict)  # data description for the record
 
     def check(self) -> None:
@@ -101,6 +102,7 @@ class TrainResult:
     checkpoint: Path
     weights: Path
     record: Path
+    finished: bool = True  # False when max_seconds stopped the run early
 
 
 def learning_rate_at(config: TrainConfig, step: int) -> float:
@@ -149,7 +151,9 @@ def train_step(
         (middle,) = network(batch[:, 0], batch[:, 2], [0.5])
     loss = loss_fn(middle.float(), batch[:, 1])
     if not torch.isfinite(loss):
-        raise FloatingPointError(f"training loss became {loss.item()}; lower the learning rate")
+        raise InvalidInputError(
+            f"training loss became {loss.item()}; lower the learning rate (--learning-rate)"
+        )
     if scaler is not None and use_autocast:
         scaler.scale(loss).backward()
         scaler.step(optimizer)
@@ -255,6 +259,8 @@ def train(
         None,
     )
     started = time.perf_counter()
+    call_started = started
+    saved_step = step
     for batch in loader:
         learning_rate = learning_rate_at(config, step)
         for group in optimizer.param_groups:
@@ -281,15 +287,23 @@ def train(
                 "validation_psnr": measured,
             }
         )
-        if step % config.checkpoint_every == 0 or step == config.steps:
+        out_of_time = (
+            config.max_seconds is not None
+            and time.perf_counter() - call_started > config.max_seconds
+        )
+        if step % config.checkpoint_every == 0 or step == config.steps or out_of_time:
             save()
+            saved_step = step
         if on_progress is not None:
             on_progress(Progress(step, config.steps, loss, learning_rate, elapsed, measured))
-    if not history or history[-1]["step"] != step or not checkpoint_path.exists():
+        if out_of_time:
+            break
+    if saved_step != step or not checkpoint_path.exists():
         save()
     record = {
         "format": FORMAT,
         "steps": step,
+        "finished": step >= config.steps,
         "seconds": round(elapsed, 1),
         "device": str(device) if device.type != "cuda" else torch.cuda.get_device_name(device),
         "final_loss": loss,
@@ -311,5 +325,12 @@ def train(
     temporary.write_text(json.dumps(record, indent=2) + "\n")
     temporary.replace(record_path)
     return TrainResult(
-        step, loss, validation_psnr, elapsed, checkpoint_path, weights_path, record_path
+        step,
+        loss,
+        validation_psnr,
+        elapsed,
+        checkpoint_path,
+        weights_path,
+        record_path,
+        finished=step >= config.steps,
     )
