@@ -53,7 +53,9 @@ NoSceneOption = Annotated[
     bool, typer.Option("--no-scene-detect", help="Interpolate across scene cuts too.")
 ]
 NoAudioOption = Annotated[bool, typer.Option("--no-audio", help="Leave audio and subtitles out.")]
-OverwriteOption = Annotated[bool, typer.Option(help="Replace an existing output file.")]
+OverwriteOption = Annotated[
+    bool, typer.Option("--overwrite", help="Replace an existing output file.")
+]
 QuietOption = Annotated[
     bool, typer.Option("--quiet", "-q", help="No progress or summary; errors only.")
 ]
