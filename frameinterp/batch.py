@@ -359,8 +359,15 @@ def interpolate_folder(
     if jobs == 1 or len(videos) < 2:
         results = [run(path) for path in videos]
     else:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
+        pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="frameinterp-batch")
+        try:
             results = list(pool.map(run, videos))
+        except BaseException:
+            # Ctrl-C: start nothing new. Files already being converted finish (each is written
+            # under a temporary name, so what exists afterwards is complete).
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
     items.extend(results)
     items.sort(key=lambda item: item.source.name)
     return items

@@ -260,7 +260,7 @@ def interpolate_video(
         keep_subtitles=keep,
     )
     if slowdown and info.audio_codecs and not keep:
-        warnings.append("audio dropped: slow motion changes the duration (pass keep_audio)")
+        warnings.append("audio dropped: slow motion changes the duration, so it would not match")
     encode_seconds = [0.0]
 
     def encode(item: tuple[Fraction, np.ndarray]) -> None:
@@ -269,15 +269,15 @@ def interpolate_video(
         writer.write(image, info.start + (when - info.start) * scale)
         encode_seconds[0] += clock.perf_counter() - begun
 
-    encoder: ThreadedConsumer[tuple[Fraction, np.ndarray]] = ThreadedConsumer(
-        encode, maxsize=queue_size, name="frameinterp-encode"
-    )
-    reader = VideoReader(info, queue_size=queue_size, measure=True)
     done = 0
     held: dict[int, DecodedFrame] = {}
     last: DecodedFrame | None = None
     previous_time: Fraction | None = None
+    encoder: ThreadedConsumer[tuple[Fraction, np.ndarray]] | None = None
+    reader: VideoReader | None = None
     try:
+        encoder = ThreadedConsumer(encode, maxsize=queue_size, name="frameinterp-encode")
+        reader = VideoReader(info, queue_size=queue_size, measure=True)
         for decoded in reader:
             planned = planner.push(decoded.time, decoded.measure)
             if planned is None:  # reader already drops non-increasing times; kept for safety
@@ -308,8 +308,10 @@ def interpolate_video(
         encoder.finish()
         writer.commit(None if max_frames is None else info.start + (end - info.start) * scale)
     except BaseException:
-        reader.close()
-        encoder.abandon()
+        if reader is not None:
+            reader.close()
+        if encoder is not None:
+            encoder.abandon()
         writer.abort()
         raise
     reader.close()

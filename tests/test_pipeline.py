@@ -249,6 +249,7 @@ def test_default_output_path() -> None:
     )
 
 
+@pytest.mark.slow
 def test_real_sample_end_to_end(tmp_path: Path) -> None:
     """The README's first command on the bundled clip with the default engine, first 12 frames.
 

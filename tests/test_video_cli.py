@@ -138,6 +138,7 @@ def test_evaluate_scores_on_real_sample() -> None:
     assert 0.8 < scores.ssim_worst <= scores.ssim_mean <= 1
 
 
+@pytest.mark.slow
 def test_subprocess(tmp_path: Path) -> None:
     clip = tmp_path / "clip.mp4"
     make_clip(clip, 4)
