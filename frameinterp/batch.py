@@ -38,7 +38,12 @@ from frameinterp.pipeline import (
     interpolate_video,
     make_request,
 )
-from frameinterp.timing import DEFAULT_SCENE_THRESHOLD, DEFAULT_STATIC_THRESHOLD, Planner
+from frameinterp.timing import (
+    DEFAULT_SCENE_THRESHOLD,
+    DEFAULT_STATIC_THRESHOLD,
+    Planner,
+    parse_rate,
+)
 from frameinterp.video import (
     DecodedFrame,
     StreamNotes,
@@ -267,6 +272,7 @@ def interpolate_folder(
     engine: str = "classic",
     device: str = "auto",
     progress_for: Callable[[str], Callable[[Progress], None]] | None = None,
+    sequence_rate: str | float | Fraction = Fraction(25),
     **options: Any,
 ) -> list[BatchItem]:
     """Convert every video in ``folder`` (or the folder itself when it is an image sequence).
@@ -275,7 +281,8 @@ def interpolate_folder(
     Existing outputs are skipped unless ``overwrite``. ``jobs`` files run in parallel threads
     (worth it when the engine leaves cores idle, as decode and encode do). ``options`` are passed
     on to ``interpolate_video`` (``slowdown``, ``crf``, ``preset``, thresholds ...).
-    ``progress_for(name)`` returns a progress callback for one file.
+    ``progress_for(name)`` returns a progress callback for one file. ``sequence_rate`` is the
+    frame rate of an image sequence (only matters with ``fps``).
     """
     source = Path(folder)
     if not source.exists():
@@ -322,6 +329,7 @@ def interpolate_folder(
                 output,
                 factor=request.factor,
                 fps=request.fps,
+                input_rate=parse_rate(sequence_rate),
                 overwrite=overwrite,
                 progress=callback(source.name),
                 interpolator=interpolator,

@@ -163,3 +163,20 @@ def test_subprocess(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert done.stderr.startswith("error:") and "Traceback" not in done.stderr
+
+
+def test_batch_image_sequence_with_rate(tmp_path: Path) -> None:
+    import cv2
+    from video_clips import picture
+
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    for index in range(6):
+        cv2.imwrite(str(folder / f"frame_{index:04d}.png"), picture(index))
+    code, out, err = invoke(
+        "batch", str(folder), "--engine", "blend", "--fps", "50", "--sequence-fps", "25",
+        "-o", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert code == 0, err
+    assert "1 done" in out
+    assert len(list((tmp_path / "out" / "shots.50fps").iterdir())) == 12

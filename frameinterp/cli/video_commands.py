@@ -165,6 +165,9 @@ def batch(
     overwrite: OverwriteOption = False,
     quiet: QuietOption = False,
     jobs: JobsOption = 1,
+    sequence_fps: Annotated[
+        str, typer.Option(help="Frame rate of an image-sequence folder (matters with --fps).")
+    ] = "25",
 ) -> None:
     """Convert every video in FOLDER (found by probing), skipping outputs already complete."""
     _check_codec(codec)
@@ -184,6 +187,7 @@ def batch(
         overwrite=overwrite,
         quiet=quiet,
         jobs=jobs,
+        sequence_fps=sequence_fps,
     )
 
 
@@ -204,6 +208,7 @@ def _run_batch(
     overwrite: bool,
     quiet: bool,
     jobs: int,
+    sequence_fps: str = "25",
 ) -> None:
     with ProgressDisplay(err_console, quiet=quiet) as display:
         items = interpolate_folder(
@@ -217,6 +222,7 @@ def _run_batch(
             engine=engine,
             device=device,
             progress_for=display.track,
+            sequence_rate=sequence_fps,
             slowdown=slowdown,
             crf=crf,
             preset=preset,
