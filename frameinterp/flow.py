@@ -25,9 +25,16 @@ import torch
 import torch.nn.functional as F
 
 from frameinterp.errors import InvalidInputError
-from frameinterp.ops import backwarp
 
-__all__ = ["FlowOptions", "box_mean", "downscale", "estimate_flows", "flow_scale"]
+__all__ = [
+    "FlowOptions",
+    "block_match",
+    "box_mean",
+    "downscale",
+    "estimate_flows",
+    "flow_scale",
+    "pyramid",
+]
 
 
 @dataclass(frozen=True)
@@ -49,7 +56,7 @@ class FlowOptions:
     patch_size: int = 8
     patch_stride: int = 4
     descent_iterations: int = 12
-    refinement_iterations: int = 5
+    refinement_iterations: int = 0
     match_radius: int = 5
     match_levels: int = 2
     match_window: int = 3
@@ -72,6 +79,8 @@ def downscale(image: torch.Tensor, scale: int) -> torch.Tensor:
     if scale == 1:
         return image
     height, width = image.shape[-2:]
+    if height % scale == 0 and width % scale == 0:
+        return F.avg_pool2d(image, scale)  # the same numbers as "area", several times faster
     size = (max(1, -(-height // scale)), max(1, -(-width // scale)))
     return F.interpolate(image, size=size, mode="area")
 
@@ -83,11 +92,6 @@ def box_mean(image: torch.Tensor, size: int) -> torch.Tensor:
     pad = size // 2
     padded = F.pad(image, (pad, pad, pad, pad), mode="replicate")
     return F.avg_pool2d(padded, size, stride=1)
-
-
-def _to_grey_uint8(image: torch.Tensor) -> np.ndarray:
-    rgb = (image[0].clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).contiguous()
-    return cv2.cvtColor(rgb.cpu().numpy(), cv2.COLOR_RGB2GRAY)
 
 
 def _dis(options: FlowOptions) -> cv2.DISOpticalFlow:
@@ -102,80 +106,106 @@ def _dis(options: FlowOptions) -> cv2.DISOpticalFlow:
     return dis
 
 
-def _colour_error(source: torch.Tensor, target: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
-    """Per-pixel mean absolute colour difference between ``source`` and warped ``target``."""
-    return (source - backwarp(target, flow)).abs().mean(1, keepdim=True)
+def _warp(image: np.ndarray, flow: np.ndarray, interpolation: int) -> np.ndarray:
+    """``image`` sampled at ``p + flow(p)`` (edges repeated); h×w×C float32 arrays."""
+    height, width = flow.shape[:2]
+    map_x = flow[:, :, 0] + np.arange(width, dtype=np.float32)[None, :]
+    map_y = flow[:, :, 1] + np.arange(height, dtype=np.float32)[:, None]
+    return cv2.remap(image, map_x, map_y, interpolation, borderMode=cv2.BORDER_REPLICATE)
 
 
-def _first_argmin(costs: torch.Tensor) -> torch.Tensor:
-    """Index of the smallest of K cost planes (K×h×w → h×w, first one wins ties).
-
-    A running minimum: on the CPU, torch's reductions across a leading dimension are several
-    times slower than these K elementwise passes.
-    """
-    best_cost = costs[0]
-    best_index = torch.zeros_like(best_cost, dtype=torch.long)
-    for index in range(1, costs.shape[0]):
-        better = costs[index] < best_cost
-        best_cost = torch.where(better, costs[index], best_cost)
-        best_index = torch.where(better, index, best_index)
-    return best_index
+_CHANNEL_SUM = np.ones((1, 3), dtype=np.float32)
 
 
-def block_match(source: torch.Tensor, target: torch.Tensor, options: FlowOptions) -> torch.Tensor:
-    """Flow ``source → target`` (1×2×h×w) by exhaustive colour block search, coarse to fine.
+def _channel_sum(image: np.ndarray) -> np.ndarray:
+    """h×w×3 → h×w sum of the channels (``cv2.transform``: several times numpy's speed)."""
+    return cv2.transform(image, _CHANNEL_SUM)
 
-    Catches small fast objects that DIS misses; it is only a candidate, blocky by design.
+
+def _window_error(
+    source: np.ndarray, target: np.ndarray, flow: np.ndarray, window: int, interpolation: int
+) -> np.ndarray:
+    """Summed absolute colour difference to the warped target, box-averaged over ``window``."""
+    difference = _channel_sum(cv2.absdiff(source, _warp(target, flow, interpolation)))
+    return cv2.boxFilter(difference, -1, (window, window), borderType=cv2.BORDER_REPLICATE)
+
+
+def _argmin(costs: list[np.ndarray]) -> np.ndarray:
+    """Index of the smallest of the cost maps per pixel (the first one on ties)."""
+    return np.argmin(np.stack(costs), axis=0)
+
+
+def pyramid(image: np.ndarray, levels: int) -> list[np.ndarray]:
+    """``image`` and ``levels`` successive area-averaged halvings (sizes round up)."""
+    images = [image]
+    for _ in range(levels):
+        height, width = images[-1].shape[:2]
+        size = (max(1, (width + 1) // 2), max(1, (height + 1) // 2))
+        images.append(cv2.resize(images[-1], size, interpolation=cv2.INTER_AREA))
+    return images
+
+
+def block_match(
+    sources: list[np.ndarray], targets: list[np.ndarray], options: FlowOptions
+) -> np.ndarray:
+    """Flow ``source → target`` (h×w×2) by exhaustive colour block search, coarse to fine.
+
+    ``sources`` and ``targets`` are image pyramids (``pyramid``) of h×w×3 float32 images, with
+    at least ``match_levels + 1`` levels. The search covers ±``match_radius`` pixels at level
+    ``match_levels``; each finer level down to level 1 tries the ±1 pixel neighbours of the
+    upsampled result, and level 0 takes level 1's answer. Catches small fast objects that DIS
+    misses; it is only a candidate, integer-valued and blocky by design.
     """
     levels = options.match_levels
     radius = options.match_radius
-    coarse_source = downscale(source, 2**levels)
-    coarse_target = downscale(target, 2**levels)
-    height, width = coarse_source.shape[-2:]
-    padded = F.pad(coarse_target, (radius, radius, radius, radius), mode="replicate")
+    window = (options.match_window, options.match_window)
+    coarse_source, coarse_target = sources[levels], targets[levels]
+    height, width = coarse_source.shape[:2]
+    padded = cv2.copyMakeBorder(coarse_target, radius, radius, radius, radius, cv2.BORDER_REPLICATE)
     offsets = [(dx, dy) for dy in range(-radius, radius + 1) for dx in range(-radius, radius + 1)]
-    costs = torch.cat(
-        [
-            (coarse_source - padded[:, :, radius + dy :, radius + dx :][..., :height, :width])
-            .abs()
-            .sum(1, keepdim=True)
-            + options.match_distance_penalty * float(np.hypot(dx, dy))
-            for dx, dy in offsets
-        ],
-        dim=1,
-    )
-    best = _first_argmin(box_mean(costs, options.match_window)[0])
-    table = torch.tensor(offsets, dtype=source.dtype, device=source.device)
-    flow = table[best].permute(2, 0, 1)[None].contiguous()
-    steps = torch.tensor(
-        [(dx, dy) for dy in (-1, 0, 1) for dx in (-1, 0, 1)],
-        dtype=source.dtype,
-        device=source.device,
-    ).view(9, 2, 1, 1)
-    for level in range(levels - 1, -1, -1):
-        level_source = downscale(source, 2**level)
-        level_target = downscale(target, 2**level)
-        flow = 2.0 * F.interpolate(flow, size=level_source.shape[-2:], mode="nearest")
-        candidates = flow + steps  # 9×2×h×w: every ±1 pixel step around the upsampled flow
-        errors = _colour_error(
-            level_source.expand(9, -1, -1, -1), level_target.expand(9, -1, -1, -1), candidates
+    costs = [
+        cv2.boxFilter(
+            _channel_sum(
+                cv2.absdiff(coarse_source, padded[radius + dy :, radius + dx :][:height, :width])
+            ),
+            -1,
+            window,
+            borderType=cv2.BORDER_REPLICATE,
         )
-        choice = _first_argmin(box_mean(errors, options.match_window)[:, 0])
-        flow = torch.gather(candidates, 0, choice[None, None].expand(1, 2, -1, -1))
+        + np.float32(options.match_distance_penalty * np.hypot(dx, dy))
+        for dx, dy in offsets
+    ]
+    flow = np.asarray(offsets, dtype=np.float32)[_argmin(costs)]
+    steps = np.asarray([(dx, dy) for dy in (-1, 0, 1) for dx in (-1, 0, 1)], dtype=np.float32)
+    for level in range(levels - 1, -1, -1):
+        level_height, level_width = sources[level].shape[:2]
+        flow = 2.0 * cv2.resize(flow, (level_width, level_height), interpolation=cv2.INTER_NEAREST)
+        if level == 0:
+            break  # a ±1 search at full resolution costs 4× level 1 for half-pixel gains
+        candidates = flow[None] + steps[:, None, None, :]
+        choice = _argmin(
+            [
+                _window_error(
+                    sources[level],
+                    targets[level],
+                    candidate,
+                    options.match_window,
+                    cv2.INTER_NEAREST,
+                )
+                for candidate in candidates
+            ]
+        )
+        flow = np.take_along_axis(candidates, choice[None, :, :, None], axis=0)[0]
     return flow
 
 
 def _select(
-    source: torch.Tensor,
-    target: torch.Tensor,
-    first: torch.Tensor,
-    second: torch.Tensor,
-    window: int,
-) -> torch.Tensor:
+    source: np.ndarray, target: np.ndarray, first: np.ndarray, second: np.ndarray, window: int
+) -> np.ndarray:
     """Per pixel, the candidate flow with the lower colour error averaged over ``window``."""
-    first_error = box_mean(_colour_error(source, target, first), window)
-    second_error = box_mean(_colour_error(source, target, second), window)
-    return torch.where(second_error < first_error, second, first)
+    first_error = _window_error(source, target, first, window, cv2.INTER_LINEAR)
+    second_error = _window_error(source, target, second, window, cv2.INTER_LINEAR)
+    return np.where((second_error < first_error)[:, :, None], second, first)
 
 
 def estimate_flows(
@@ -192,21 +222,22 @@ def estimate_flows(
             "estimate_flows needs two 1×3×H×W images of the same size, got "
             f"{tuple(image0.shape)} and {tuple(image1.shape)}"
         )
-    image0 = image0.detach().float().cpu()
-    image1 = image1.detach().float().cpu()
-    grey0, grey1 = _to_grey_uint8(image0), _to_grey_uint8(image1)
+    rgb0 = np.ascontiguousarray(image0[0].detach().float().cpu().clamp(0, 1).permute(1, 2, 0))
+    rgb1 = np.ascontiguousarray(image1[0].detach().float().cpu().clamp(0, 1).permute(1, 2, 0))
+    grey0 = cv2.cvtColor(np.rint(rgb0 * 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
+    grey1 = cv2.cvtColor(np.rint(rgb1 * 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
     dis = _dis(options)
     # An output buffer passed as the third argument changes DIS's result (it is read as a
     # starting point), so ``None`` it is; the stubs do not list that overload.
-    forward = dis.calc(grey0, grey1, None)  # type: ignore[call-overload]
-    backward = dis.calc(grey1, grey0, None)  # type: ignore[call-overload]
-    flow01 = torch.from_numpy(forward).permute(2, 0, 1)[None].contiguous()
-    flow10 = torch.from_numpy(backward).permute(2, 0, 1)[None].contiguous()
-    if options.match_radius > 0 and min(image0.shape[-2:]) >= 2**options.match_levels * 4:
-        flow01 = _select(
-            image0, image1, flow01, block_match(image0, image1, options), options.selection_window
-        )
-        flow10 = _select(
-            image1, image0, flow10, block_match(image1, image0, options), options.selection_window
-        )
-    return flow01, flow10
+    flow01 = dis.calc(grey0, grey1, None)  # type: ignore[call-overload]
+    flow10 = dis.calc(grey1, grey0, None)  # type: ignore[call-overload]
+    if options.match_radius > 0 and min(rgb0.shape[:2]) >= 2**options.match_levels * 4:
+        window = options.selection_window
+        pyramid0 = pyramid(rgb0, options.match_levels)
+        pyramid1 = pyramid(rgb1, options.match_levels)
+        flow01 = _select(rgb0, rgb1, flow01, block_match(pyramid0, pyramid1, options), window)
+        flow10 = _select(rgb1, rgb0, flow10, block_match(pyramid1, pyramid0, options), window)
+    return (
+        torch.from_numpy(np.ascontiguousarray(flow01)).permute(2, 0, 1)[None].contiguous(),
+        torch.from_numpy(np.ascontiguousarray(flow10)).permute(2, 0, 1)[None].contiguous(),
+    )

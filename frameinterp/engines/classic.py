@@ -33,6 +33,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -56,13 +58,16 @@ class ClassicOptions:
     ``alpha`` scales the colour error (range 0–1) and ``consistency`` the forward-backward flow
     disagreement (in flow pixels) in the splatting metric; ``visibility_prior`` is the weight ε
     each frame keeps where nothing of it landed (larger: more plain cross-fading in doubtful
-    places); ``tile_size`` bounds the full-resolution synthesis step.
+    places); ``tile_size`` bounds the full-resolution synthesis step; ``sampler`` picks how
+    the full-resolution frames are sampled: ``opencv`` (``cv2.remap``, CPU only, fastest there),
+    ``torch`` (``grid_sample``, any device) or ``auto`` (OpenCV for CPU tensors).
     """
 
     alpha: float = 10.0
     consistency: float = 1.0
     visibility_prior: float = 0.1
     tile_size: int = 1024
+    sampler: str = "auto"
     flow: FlowOptions = field(default_factory=FlowOptions)
 
 
@@ -98,16 +103,18 @@ def fill_holes(values: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
     return filled
 
 
-def _sample(image: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Bilinear samples of ``image`` (1×C×H×W) at pixel coordinates ``x``, ``y`` (h×w), edges
-    repeated. Pixel ``i`` has its centre at coordinate ``i``."""
-    height, width = image.shape[-2:]
-    grid = torch.stack(
-        [x * (2.0 / max(width - 1, 1)) - 1.0, y * (2.0 / max(height - 1, 1)) - 1.0], dim=-1
-    )
-    return F.grid_sample(
-        image, grid[None], mode="bilinear", padding_mode="border", align_corners=True
-    )
+def _normalised_grid(
+    x: torch.Tensor, y: torch.Tensor, height: int, width: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pixel coordinates (pixel ``i`` centred at ``i``) → ``grid_sample``'s [-1, 1] range."""
+    return x * (2.0 / max(width - 1, 1)) - 1.0, y * (2.0 / max(height - 1, 1)) - 1.0
+
+
+def _sample(image: torch.Tensor, grid_x: torch.Tensor, grid_y: torch.Tensor) -> torch.Tensor:
+    """Bilinear samples of ``image`` (N×C×H×W) at normalised coordinates (N×h×w), edges
+    repeated."""
+    grid = torch.stack([grid_x, grid_y], dim=-1)
+    return F.grid_sample(image, grid, mode="bilinear", padding_mode="border", align_corners=True)
 
 
 @dataclass(frozen=True)
@@ -129,6 +136,10 @@ class ClassicInterpolator:
     ) -> None:
         self.device = torch.device(device)
         self.options = options or ClassicOptions()
+        if self.options.sampler not in ("auto", "opencv", "torch"):
+            raise InvalidInputError(
+                f"unknown sampler {self.options.sampler!r}; expected auto, opencv or torch"
+            )
         if self.options.tile_size < 16:
             raise InvalidInputError(
                 f"tile_size must be at least 16 pixels, got {self.options.tile_size}"
@@ -209,25 +220,83 @@ class ClassicInterpolator:
         self, image0: torch.Tensor, image1: torch.Tensor, state: _PairState, t: float
     ) -> torch.Tensor:
         motion, share0 = self._motion_at(state, t)
+        fields = torch.cat([motion, share0], dim=1)  # sampled together: one pass, not two
+        sampler = self.options.sampler
+        if sampler == "opencv" and image0.device.type != "cpu":
+            raise InvalidInputError("sampler 'opencv' needs CPU tensors; use 'torch' or 'auto'")
+        if sampler == "opencv" or (sampler == "auto" and image0.device.type == "cpu"):
+            return self._synthesise_opencv(image0, image1, fields, t)
         height, width = image0.shape[-2:]
         small_height, small_width = motion.shape[-2:]
         scale_x = width / small_width
         scale_y = height / small_height
+        # Velocity in full-resolution pixels, expressed directly in grid_sample's units.
+        to_grid_x = scale_x * 2.0 / max(width - 1, 1)
+        to_grid_y = scale_y * 2.0 / max(height - 1, 1)
         output = torch.empty_like(image0)
         for tile in plan_tiles(height, width, self.options.tile_size, 0):
             ys = torch.arange(tile.y0, tile.y1, device=image0.device, dtype=torch.float32)
             xs = torch.arange(tile.x0, tile.x1, device=image0.device, dtype=torch.float32)
             grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
             # Full-resolution pixel centres in the working grid (F.interpolate's convention).
-            small_x = (grid_x + 0.5) / scale_x - 0.5
-            small_y = (grid_y + 0.5) / scale_y - 0.5
-            velocity = _sample(motion, small_x, small_y)[0]
-            weight0 = _sample(share0, small_x, small_y)
-            velocity_x = velocity[0] * scale_x
-            velocity_y = velocity[1] * scale_y
-            colour0 = _sample(image0, grid_x - t * velocity_x, grid_y - t * velocity_y)
-            colour1 = _sample(
-                image1, grid_x + (1.0 - t) * velocity_x, grid_y + (1.0 - t) * velocity_y
+            small_x, small_y = _normalised_grid(
+                (grid_x + 0.5) / scale_x - 0.5,
+                (grid_y + 0.5) / scale_y - 0.5,
+                small_height,
+                small_width,
             )
-            tile.crop(output).copy_(torch.lerp(colour1, colour0, weight0))
+            sampled = _sample(fields, small_x[None], small_y[None])[0]
+            step_x = sampled[0] * to_grid_x
+            step_y = sampled[1] * to_grid_y
+            base_x, base_y = _normalised_grid(grid_x, grid_y, height, width)
+            colour0 = _sample(image0, (base_x - t * step_x)[None], (base_y - t * step_y)[None])
+            colour1 = _sample(
+                image1, (base_x + (1.0 - t) * step_x)[None], (base_y + (1.0 - t) * step_y)[None]
+            )
+            tile.crop(output).copy_(torch.lerp(colour1, colour0, sampled[2:3][None]))
+        return output
+
+    def _synthesise_opencv(
+        self, image0: torch.Tensor, image1: torch.Tensor, fields: torch.Tensor, t: float
+    ) -> torch.Tensor:
+        """The same sampling as the torch path, with ``cv2.remap`` (several times faster on the
+        CPU; coordinates are resolved to 1/32 pixel, well below what 8-bit output shows)."""
+        height, width = image0.shape[-2:]
+        small_height, small_width = fields.shape[-2:]
+        scale_x = width / small_width
+        scale_y = height / small_height
+        source0 = np.ascontiguousarray(image0[0].permute(1, 2, 0).numpy())
+        source1 = np.ascontiguousarray(image1[0].permute(1, 2, 0).numpy())
+        small = np.ascontiguousarray(fields[0].permute(1, 2, 0).numpy())
+        output = torch.empty_like(image0)
+        for tile in plan_tiles(height, width, self.options.tile_size, 0):
+            xs = np.arange(tile.x0, tile.x1, dtype=np.float32)[None, :]
+            ys = np.arange(tile.y0, tile.y1, dtype=np.float32)[:, None]
+            small_x = np.broadcast_to((xs + 0.5) / scale_x - 0.5, (tile.height, tile.width))
+            small_y = np.broadcast_to((ys + 0.5) / scale_y - 0.5, (tile.height, tile.width))
+            sampled = cv2.remap(
+                small,
+                np.ascontiguousarray(small_x),
+                np.ascontiguousarray(small_y),
+                cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_REPLICATE,
+            )
+            velocity_x = sampled[:, :, 0] * np.float32(scale_x)
+            velocity_y = sampled[:, :, 1] * np.float32(scale_y)
+            colour0 = cv2.remap(
+                source0,
+                xs - np.float32(t) * velocity_x,
+                ys - np.float32(t) * velocity_y,
+                cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_REPLICATE,
+            )
+            colour1 = cv2.remap(
+                source1,
+                xs + np.float32(1.0 - t) * velocity_x,
+                ys + np.float32(1.0 - t) * velocity_y,
+                cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_REPLICATE,
+            )
+            blended = colour1 + sampled[:, :, 2:3] * (colour0 - colour1)
+            tile.crop(output)[0].copy_(torch.from_numpy(blended).permute(2, 0, 1))
         return output

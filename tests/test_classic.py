@@ -1,0 +1,158 @@
+"""The classic engine: exact synthetic motion, endpoints, tiling, determinism, real frames."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from frameinterp.engines import ENGINES, Interpolator, create_interpolator
+from frameinterp.engines.classic import ClassicInterpolator, ClassicOptions, fill_holes
+from frameinterp.errors import InvalidInputError
+from frameinterp.metrics import psnr, to_uint8_rgb
+from frameinterp.ops import backwarp
+
+DATA = Path(__file__).parent / "data" / "middlebury" / "RubberWhale"
+
+
+def _frame(name: str) -> torch.Tensor:
+    rgb = cv2.imread(str(DATA / name), cv2.IMREAD_COLOR)[:, :, ::-1].copy()
+    return torch.from_numpy(rgb).permute(2, 0, 1).float() / 255.0
+
+
+@pytest.fixture(scope="module")
+def real_pair() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    return _frame("frame10.png"), _frame("frame11.png"), _frame("frame10i11.png")
+
+
+def _shifted(texture: torch.Tensor, dx: int, dy: int, factor: int = 4) -> torch.Tensor:
+    """``texture`` moved by (dx, dy) pixels, then area-averaged by ``factor``: an exact
+    sub-pixel translation by (dx, dy) / factor with the same blur in every frame."""
+    moved = torch.roll(texture, shifts=(dy, dx), dims=(1, 2))
+    return F.avg_pool2d(moved[None], factor)[0]
+
+
+def _interior(frame: torch.Tensor, margin: int = 8) -> np.ndarray:
+    return to_uint8_rgb(frame[:, margin:-margin, margin:-margin])
+
+
+def test_smoke_registered() -> None:
+    engine = create_interpolator("classic", "cpu")
+    assert "classic" in ENGINES
+    assert isinstance(engine, Interpolator)
+    assert engine.name == "classic"
+    assert engine.device == torch.device("cpu")
+
+
+def test_subpixel_translation() -> None:
+    """A real texture moving by (2.5, 1.5) px: the middle frame is its (1.25, 0.75) px shift."""
+    rgb = cv2.imread(str(DATA / "frame10.png"), cv2.IMREAD_COLOR)[:, :, ::-1]
+    # Band-limited (σ = 3/4 px after downscaling), so bilinear sampling itself is near-exact.
+    smooth = cv2.GaussianBlur(rgb.astype(np.float32) / 255.0, (0, 0), 3.0)
+    texture = torch.from_numpy(smooth).permute(2, 0, 1)
+    frame0, frame1, truth = (_shifted(texture, *shift) for shift in ((0, 0), (10, 6), (5, 3)))
+    middle = ClassicInterpolator("cpu").interpolate(frame0, frame1, [0.5])[0]
+    # The same frame made with the true motion and the same bilinear sampling: the ceiling.
+    half = torch.tensor([1.25, 0.75]).view(1, 2, 1, 1).expand(1, 2, *frame0.shape[1:])
+    ideal = 0.5 * (backwarp(frame0[None], -half) + backwarp(frame1[None], half))[0]
+    quality = psnr(_interior(middle), _interior(truth))
+    assert quality > 40.0
+    assert quality > psnr(_interior(ideal), _interior(truth)) - 0.5
+    assert quality > psnr(_interior(torch.lerp(frame0, frame1, 0.5)), _interior(truth)) + 10.0
+
+
+def test_endpoints_give_the_inputs_back(real_pair: tuple[torch.Tensor, ...]) -> None:
+    frame0, frame1 = (frame[:, 100:260, 200:400] for frame in real_pair[:2])
+    engine = ClassicInterpolator("cpu")
+    at0, near0, near1, at1 = engine.interpolate(frame0, frame1, [0.0, 1e-4, 1 - 1e-4, 1.0])
+    assert torch.allclose(at0, frame0, atol=1e-5)
+    assert torch.allclose(at1, frame1, atol=1e-5)
+    assert psnr(to_uint8_rgb(near0), to_uint8_rgb(frame0)) > 50.0
+    assert psnr(to_uint8_rgb(near1), to_uint8_rgb(frame1)) > 50.0
+
+
+@pytest.mark.parametrize("sampler", ["opencv", "torch"])
+def test_tiled_matches_untiled(real_pair: tuple[torch.Tensor, ...], sampler: str) -> None:
+    frame0, frame1 = (frame[:, 60:250, 150:433] for frame in real_pair[:2])
+    whole = ClassicInterpolator("cpu", ClassicOptions(tile_size=4096, sampler=sampler))
+    tiled = ClassicInterpolator("cpu", ClassicOptions(tile_size=48, sampler=sampler))
+    expected = whole.interpolate(frame0, frame1, [0.3])[0]
+    result = tiled.interpolate(frame0, frame1, [0.3])[0]
+    assert torch.allclose(result, expected, atol=1e-5)
+
+
+def test_opencv_and_torch_samplers_agree(real_pair: tuple[torch.Tensor, ...]) -> None:
+    frame0, frame1 = (frame[:, 100:260, 200:400] for frame in real_pair[:2])
+    fast = ClassicInterpolator("cpu", ClassicOptions(sampler="opencv"))
+    portable = ClassicInterpolator("cpu", ClassicOptions(sampler="torch"))
+    difference = (
+        fast.interpolate(frame0, frame1, [0.5])[0] - portable.interpolate(frame0, frame1, [0.5])[0]
+    )
+    # cv2.remap resolves coordinates to 1/32 pixel: tiny differences, nothing 8-bit output shows.
+    assert float(difference.abs().max()) < 2e-2
+    assert float(difference.abs().mean()) < 1e-3
+
+
+def test_several_times_reuse_one_flow(real_pair: tuple[torch.Tensor, ...]) -> None:
+    frame0, frame1 = (frame[:, 100:260, 200:400] for frame in real_pair[:2])
+    engine = ClassicInterpolator("cpu")
+    frames = engine.interpolate(frame0, frame1, [0.25, 0.5, 0.75])
+    assert len(frames) == 3
+    assert all(f.shape == frame0.shape and f.dtype == frame0.dtype for f in frames)
+    # Deterministic: the same request twice gives bit-identical frames.
+    assert torch.equal(frames[1], engine.interpolate(frame0, frame1, [0.5])[0])
+    assert engine.interpolate(frame0, frame1, []) == []
+
+
+def test_real_middlebury_beats_blending(real_pair: tuple[torch.Tensor, ...]) -> None:
+    frame0, frame1, truth = real_pair
+    middle = ClassicInterpolator("cpu").interpolate(frame0, frame1, [0.5])[0]
+    quality = psnr(to_uint8_rgb(middle), to_uint8_rgb(truth))
+    blended = psnr(to_uint8_rgb(torch.lerp(frame0, frame1, 0.5)), to_uint8_rgb(truth))
+    assert quality > blended + 2.0
+
+
+def test_fill_holes_keeps_known_and_fills_smoothly() -> None:
+    generator = torch.Generator().manual_seed(0)
+    values = torch.rand(1, 2, 37, 53, generator=generator)
+    known = torch.rand(1, 1, 37, 53, generator=generator) > 0.7
+    known[..., 10:30, 10:40] = False  # a large hole
+    filled = fill_holes(values * known, known)
+    assert torch.equal(filled[known.expand_as(filled)], (values * known)[known.expand_as(values)])
+    hole = ~known.expand_as(filled)
+    assert bool((filled[hole] >= 0).all()) and bool((filled[hole] <= 1).all())
+    assert torch.equal(fill_holes(values, torch.ones_like(known)), values)
+    constant = torch.full((1, 1, 9, 9), 3.0)
+    assert torch.allclose(fill_holes(constant, torch.rand(1, 1, 9, 9) > 0.5), constant)
+
+
+def test_exception(real_pair: tuple[torch.Tensor, ...]) -> None:
+    frame0, frame1 = real_pair[0], real_pair[1]
+    engine = ClassicInterpolator("cpu")
+    with pytest.raises(InvalidInputError, match="differ in size"):
+        engine.interpolate(frame0, frame1[:, :-1], [0.5])
+    with pytest.raises(InvalidInputError, match=r"\[0, 1\]"):
+        engine.interpolate(frame0, frame1, [1.5])
+    with pytest.raises(InvalidInputError, match=r"\(3, H, W\)"):
+        engine.interpolate(frame0[:1], frame1[:1], [0.5])
+    with pytest.raises(InvalidInputError, match="sampler"):
+        ClassicInterpolator("cpu", ClassicOptions(sampler="magic"))
+    with pytest.raises(InvalidInputError, match="tile_size"):
+        ClassicInterpolator("cpu", replace(ClassicOptions(), tile_size=4))
+
+
+@pytest.mark.cuda
+def test_cuda_matches_cpu(real_pair: tuple[torch.Tensor, ...]) -> None:
+    frame0, frame1 = (frame[:, 100:260, 200:400] for frame in real_pair[:2])
+    options = ClassicOptions(sampler="torch")
+    on_cpu = ClassicInterpolator("cpu", options).interpolate(frame0, frame1, [0.5])[0]
+    on_gpu = ClassicInterpolator("cuda", options).interpolate(frame0.cuda(), frame1.cuda(), [0.5])[
+        0
+    ]
+    assert on_gpu.device.type == "cuda"
+    assert float((on_gpu.cpu() - on_cpu).abs().mean()) < 1e-3

@@ -1,0 +1,111 @@
+"""Flow estimation: accuracy on known motion, the block-matching fallback, determinism."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from frameinterp.errors import InvalidInputError
+from frameinterp.flow import (
+    FlowOptions,
+    block_match,
+    downscale,
+    estimate_flows,
+    flow_scale,
+    pyramid,
+)
+
+DATA = Path(__file__).parent / "data" / "middlebury" / "RubberWhale"
+
+
+@pytest.fixture(scope="module")
+def texture() -> torch.Tensor:
+    rgb = cv2.imread(str(DATA / "frame10.png"), cv2.IMREAD_COLOR)[:, :, ::-1].copy()
+    return torch.from_numpy(rgb).permute(2, 0, 1).float() / 255.0
+
+
+def _translated(texture: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
+    """Shift by (dx, dy) at full size, then halve: a (dx/2, dy/2) sub-pixel translation."""
+    return F.avg_pool2d(torch.roll(texture, shifts=(dy, dx), dims=(1, 2))[None], 2)
+
+
+def test_smoke_known_translation(texture: torch.Tensor) -> None:
+    image0 = _translated(texture, 0, 0)
+    image1 = _translated(texture, 7, -3)  # (3.5, -1.5) pixels
+    forward, backward = estimate_flows(image0, image1)
+    assert forward.shape == backward.shape == (1, 2, *image0.shape[-2:])
+    assert forward.dtype == torch.float32
+    inner = (slice(None), slice(None), slice(12, -12), slice(12, -12))
+    expected = torch.tensor([3.5, -1.5]).view(1, 2, 1, 1)
+    assert float((forward[inner] - expected).abs().median()) < 0.1
+    assert float((backward[inner] + expected).abs().median()) < 0.1
+
+
+def test_block_match_catches_small_fast_object(texture: torch.Tensor) -> None:
+    """A 12×12 textured patch jumping 18 px (1.5× its size) over a static background.
+
+    The search reaches ±match_radius · 2**match_levels = ±20 px at the flow's scale."""
+    background = _translated(texture, 0, 0)[0].permute(1, 2, 0).numpy().copy()
+    patch = np.ascontiguousarray(background[100:112, 200:212][::-1, ::-1])
+    image0, image1 = background.copy(), background.copy()
+    image0[60:72, 40:52] = patch
+    image1[60 + 6 : 72 + 6, 40 + 18 : 52 + 18] = patch
+    motion = np.array([18.0, 6.0], dtype=np.float32)
+    options = FlowOptions()
+    candidate = block_match(
+        pyramid(image0, options.match_levels), pyramid(image1, options.match_levels), options
+    )
+    # An integer, coarse-to-fine candidate: right to within its 2-pixel step at this level.
+    assert np.abs(np.median(candidate[62:70, 42:50].reshape(-1, 2), axis=0) - motion).max() <= 2
+    forward, _ = estimate_flows(
+        torch.from_numpy(image0).permute(2, 0, 1)[None],
+        torch.from_numpy(image1).permute(2, 0, 1)[None],
+    )
+    on_patch = forward[0, :, 62:70, 42:50].reshape(2, -1).median(dim=1).values
+    assert float((on_patch - torch.from_numpy(motion)).abs().max()) <= 2
+
+
+def test_deterministic_across_thread_counts(texture: torch.Tensor) -> None:
+    image0 = _translated(texture, 0, 0)
+    image1 = _translated(texture, 5, 2)
+    previous = cv2.getNumThreads()
+    try:
+        results = []
+        for threads in (1, 2, 4):
+            cv2.setNumThreads(threads)
+            results.append(estimate_flows(image0, image1))
+    finally:
+        cv2.setNumThreads(previous)
+    for forward, backward in results[1:]:
+        assert torch.equal(forward, results[0][0])
+        assert torch.equal(backward, results[0][1])
+
+
+@pytest.mark.parametrize(
+    ("height", "width", "expected"),
+    [(480, 640, 2), (240, 320, 1), (512, 512, 1), (720, 1280, 4), (2160, 3840, 8), (1, 513, 2)],
+)
+def test_flow_scale(height: int, width: int, expected: int) -> None:
+    assert flow_scale(height, width) == expected
+
+
+def test_downscale_is_area_average() -> None:
+    image = torch.arange(2 * 6 * 8, dtype=torch.float32).reshape(1, 2, 6, 8)
+    assert torch.allclose(downscale(image, 2), F.interpolate(image, size=(3, 4), mode="area"))
+    odd = torch.rand(1, 3, 7, 9)
+    assert downscale(odd, 2).shape == (1, 3, 4, 5)
+    assert downscale(odd, 1) is odd
+
+
+def test_exception() -> None:
+    with pytest.raises(InvalidInputError, match="same size"):
+        estimate_flows(torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 33))
+    with pytest.raises(InvalidInputError, match="same size"):
+        estimate_flows(torch.rand(3, 32, 32), torch.rand(3, 32, 32))
+    with pytest.raises(InvalidInputError, match="at least 16"):
+        flow_scale(100, 100, max_side=8)
