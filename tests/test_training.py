@@ -281,7 +281,7 @@ def test_cli_train_without_data_fails_cleanly(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_time_limit_stops_resumably(tmp_path: Path, tiny_data) -> None:  # type: ignore[no-untyped-def]
     first = train(
-        small_config(tmp_path / "run", steps=3, max_seconds=0.0),
+        small_config(tmp_path / "run", steps=2, max_seconds=0.0),
         tiny_data.training,
         tiny_data.held_out,
     )
@@ -289,6 +289,6 @@ def test_time_limit_stops_resumably(tmp_path: Path, tiny_data) -> None:  # type:
     assert torch.load(first.checkpoint, weights_only=True)["step"] == 1
     assert json.loads(first.record.read_text())["finished"] is False
     second = train(
-        small_config(tmp_path / "run", steps=3, resume=True), tiny_data.training, tiny_data.held_out
+        small_config(tmp_path / "run", steps=2, resume=True), tiny_data.training, tiny_data.held_out
     )
-    assert (second.step, second.finished) == (3, True)
+    assert (second.step, second.finished) == (2, True)
