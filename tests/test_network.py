@@ -189,6 +189,17 @@ def test_engine_reduced_scale_flow(network: SoftsplatNetwork) -> None:
     assert middle.min() >= 0 and middle.max() <= 1
 
 
+def test_engine_reduced_precision(network: SoftsplatNetwork) -> None:
+    from frameinterp.engines.softsplat_net import SoftsplatNetInterpolator
+
+    one, two = middlebury_crop(48, 64)
+    (full,) = SoftsplatNetInterpolator(network=network).interpolate(one, two, [0.5])
+    engine = SoftsplatNetInterpolator(network=network, precision="bfloat16")
+    (reduced,) = engine.interpolate(one, two, [0.5])
+    assert reduced.dtype == torch.float32
+    assert (reduced - full).abs().mean() < 0.01
+
+
 def test_engine_exception(network: SoftsplatNetwork) -> None:
     from frameinterp.engines.softsplat_net import SoftsplatNetInterpolator
 
@@ -196,6 +207,8 @@ def test_engine_exception(network: SoftsplatNetwork) -> None:
         SoftsplatNetInterpolator(network=network, tile_overlap=10)
     with pytest.raises(InvalidInputError, match="3 × the"):
         SoftsplatNetInterpolator(network=network, tile_size=64, tile_overlap=32)
+    with pytest.raises(InvalidInputError, match="precision"):
+        SoftsplatNetInterpolator(network=network, precision="int8")
     engine = SoftsplatNetInterpolator(network=network)
     with pytest.raises(InvalidInputError, match="3×H×W"):
         engine.interpolate(torch.rand(3, 8, 8), torch.rand(3, 8, 9), [0.5])

@@ -32,7 +32,7 @@ def _classic(device: torch.device, **options: Any) -> Interpolator:
 def _softsplat_net(device: torch.device, **options: Any) -> Interpolator:
     from frameinterp.engines.softsplat_net import SoftsplatNetInterpolator
 
-    known = ("weights", "network", "tile_size", "tile_overlap", "flow_max_size")
+    known = ("weights", "network", "tile_size", "tile_overlap", "flow_max_size", "precision")
     return SoftsplatNetInterpolator(
         device, **{key: options[key] for key in known if options.get(key) is not None}
     )
