@@ -292,3 +292,8 @@ def test_time_limit_stops_resumably(tmp_path: Path, tiny_data) -> None:  # type:
         small_config(tmp_path / "run", steps=2, resume=True), tiny_data.training, tiny_data.held_out
     )
     assert (second.step, second.finished) == (2, True)
+
+
+def test_synthetic_needs_a_count() -> None:
+    with pytest.raises(InvalidInputError, match="synthetic-count"):
+        prepare_data(synthetic_images=[MIDDLEBURY / "frame10.png"], synthetic_count=0)

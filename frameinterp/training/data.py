@@ -408,6 +408,11 @@ def prepare_data(
     seeds the training sampler does not use.
     """
     augmentation = augmentation or Augmentation()
+    if synthetic_images and synthetic_count <= 0:
+        raise InvalidInputError(
+            "still images for synthetic triplets were given but no count: pass a synthetic "
+            "count of 1 or more (--synthetic-count N)"
+        )
     parts: list[Dataset[torch.Tensor]] = []
     held_out: Dataset[torch.Tensor] | None = None
     description: dict[str, object] = {
