@@ -8,8 +8,10 @@
 #   here:   bash bench/train_gpu.sh evaluate   # Middlebury: softsplat-net vs classic, same run
 #
 # The device tool call for the train stage (each call at most 10 minutes; 30 per session):
+#   run(command="CHECK=1 MINUTES=6 bash bench/train_gpu.sh train",
+#       carry=[".train-data", ".train-carry"], timeout_s=600)      # first call
 #   run(command="bash bench/train_gpu.sh train", carry=[".train-data", ".train-carry"],
-#       timeout_s=600)
+#       timeout_s=600)                                            # later calls
 # It checks the CuPy kernels against the PyTorch path first (tests marked cuda), then trains for
 # MINUTES (default 8) and returns weights-fp16.safetensors (15.4 MB: files back are limited to
 # 16 MiB), training-record.json and train.log. While the machine stays warm (30 s after a call)
@@ -44,6 +46,9 @@ case "$stage" in
     nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee "$out/gpu.txt"
     python3 -m pytest -q -p no:cacheprovider tests/test_correlation.py tests/test_softsplat.py \
       -m cuda 2>&1 | tee "$out/cuda-tests.log" | tail -3
+    if [ "${CHECK:-0}" = 1 ]; then  # first call: kernels vs torch, inference and step speed
+      python3 bench/gpu_network_check.py --out "$out/gpu-network-check.md"
+    fi
     python3 bench/train_gpu.py train --data .train-data --run .train-run \
       --init .train-carry/weights-fp16.safetensors --minutes "${MINUTES:-8}" \
       --steps "${STEPS:-20000}" --export "$out" 2>&1 | tee "$out/train.log"
@@ -87,6 +92,6 @@ print(f"written {output}; ship the weights only if softsplat-net beats classic o
 PY
     ;;
   *)
-    sed -n '2,24p' "$0"
+    sed -n '2,27p' "$0"
     ;;
 esac
