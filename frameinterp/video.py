@@ -75,7 +75,7 @@ _COPYABLE: dict[str, dict[str, set[str]]] = {
     "webm": {"audio": {"opus", "vorbis"}, "subtitle": {"webvtt"}},
     "matroska": {
         "audio": {"*"},
-        "subtitle": {"subrip", "ass", "ssa", "webvtt", "hdmv_pgs_subtitle", "dvd_subtitle"},
+        "subtitle": {"subrip", "srt", "ass", "ssa", "webvtt", "hdmv_pgs_subtitle", "dvd_subtitle"},
     },
 }
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from video_clips import make_clip, picture, stream_seconds
+from video_clips import make_clip, picture, stream_seconds, with_subtitles
 
 from frameinterp.errors import InputNotFoundError, OutputError, UnsupportedMediaError
 from frameinterp.timing import DEFAULT_SCENE_THRESHOLD, DEFAULT_STATIC_THRESHOLD, classify_interval
@@ -296,3 +296,33 @@ def test_exception_read_only_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(video_module.os, "access", lambda path, mode: False)
     with pytest.raises(OutputError, match="not writable"):
         check_output_path(tmp_path / "out.mp4", (), False)
+
+
+def test_subtitles_copied_or_reported(tmp_path: Path) -> None:
+    plain = tmp_path / "plain.mkv"
+    make_clip(plain, 6, audio=True)
+    clip = tmp_path / "subtitled.mkv"
+    with_subtitles(plain, clip, "hello")
+    info = probe(clip)
+    assert info.subtitle_codecs == ("srt",)
+    frames, _ = decode_all(clip)
+    notes = {}
+    for name in ("out.mkv", "out.mp4"):
+        writer = VideoWriter(
+            tmp_path / name,
+            info,
+            settings=EncodeSettings(),
+            rate=info.rate,
+            time_base=info.time_base,
+        )
+        for frame in frames:
+            writer.write(frame.image, frame.time)
+        writer.commit()
+        notes[name] = writer.notes
+    assert notes["out.mkv"].copied == ["audio (aac)", "subtitle (srt)"]
+    with av.open(str(tmp_path / "out.mkv")) as container:
+        stream = container.streams.subtitles[0]
+        packets = [packet for packet in container.demux(stream) if packet.size]
+        assert [(bytes(p), p.pts * p.time_base) for p in packets] == [(b"hello", Fraction(1, 10))]
+    # MP4 holds only mov_text subtitles: SubRip is left out, and the notes say so.
+    assert notes["out.mp4"].dropped == ["subtitles (srt: the container cannot hold them)"]

@@ -142,3 +142,25 @@ def stream_seconds(path: Path, kind: str) -> tuple[float, float]:
             first = start if first is None else min(first, start)
             end = max(end, start + float((packet.duration or 0) * packet.time_base))
         return (first or 0.0), end
+
+
+def with_subtitles(clip: Path, output: Path, text: str = "hello") -> None:
+    """Remux ``clip`` into Matroska with one SubRip subtitle from 0.1 s to 0.3 s added."""
+    srt = output.with_suffix(".srt")
+    srt.write_text(f"1\n00:00:00,100 --> 00:00:00,300\n{text}\n\n")
+    with (
+        av.open(str(clip)) as video,
+        av.open(str(srt)) as subtitles,
+        av.open(str(output), "w") as target,
+    ):
+        mapping = {s.index: target.add_stream_from_template(s) for s in video.streams}
+        subtitle_stream = target.add_stream_from_template(subtitles.streams.subtitles[0])
+        for packet in subtitles.demux(subtitles.streams.subtitles[0]):
+            if packet.size:
+                packet.stream = subtitle_stream
+                target.mux(packet)
+        for packet in video.demux():
+            if packet.size:
+                packet.stream = mapping[packet.stream.index]
+                target.mux(packet)
+    srt.unlink()
