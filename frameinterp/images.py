@@ -83,17 +83,22 @@ def load_image(path: str | os.PathLike[str]) -> Picture:
         )
     if pixels.ndim == 3 and pixels.shape[2] == 1:
         pixels = pixels[:, :, 0]
-    values = torch.from_numpy(pixels.astype(np.float32) / np.float32(peak))
-    if pixels.ndim == 2:
-        return Picture(values[None].expand(3, -1, -1).contiguous(), None, bit_depth, grey=True)
-    channels = pixels.shape[2]
-    if channels == 2:  # grey + alpha
-        grey = values[:, :, 0][None].expand(3, -1, -1).contiguous()
-        return Picture(grey, values[:, :, 1][None].contiguous(), bit_depth, grey=True)
-    if channels not in (3, 4):
+    # Reorder while still 8/16-bit and scale in place: one float copy of the image, not three.
+    samples = torch.from_numpy(pixels if pixels.ndim == 3 else pixels[:, :, None])
+    channels = samples.shape[2]
+    if channels not in (1, 2, 3, 4):
         raise UnsupportedMediaError(f"{path} has {channels} channels; expected 1, 2, 3 or 4")
-    colour = values[:, :, :3].flip(2).permute(2, 0, 1).contiguous()  # BGR(A) → RGB
-    alpha = values[:, :, 3][None].contiguous() if channels == 4 else None
+    if channels <= 2:  # grey, or grey + alpha
+        order = [0, 0, 0] + ([1] if channels == 2 else [])
+    else:
+        order = [2, 1, 0] + ([3] if channels == 4 else [])  # BGR(A) → RGB(A)
+    planes = samples.permute(2, 0, 1)[order].to(torch.float32).div_(peak)
+    colour = planes[:3]
+    alpha = planes[3:4].clone() if planes.shape[0] == 4 else None
+    if alpha is not None:
+        colour = colour.clone()  # let the 4-plane buffer go
+    if channels <= 2:
+        return Picture(colour, alpha, bit_depth, grey=True)
     return Picture(colour, alpha, bit_depth, grey=False)
 
 
