@@ -184,6 +184,11 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
                 f"{', '.join(s.type for s in container.streams) or 'none'}); expected a video"
             )
         stream = container.streams.video[0]
+        if stream.codec_context is None:
+            raise UnsupportedMediaError(
+                f"{str(path)!r} has a video stream in a codec this FFmpeg build cannot decode; "
+                "convert it to a common codec such as H.264 first"
+            )
         codec = stream.codec_context.name
         time_base = _fraction(stream.time_base) or Fraction(1, 90000)
         rate = _fraction(stream.average_rate) or _fraction(stream.guessed_rate)
@@ -486,6 +491,15 @@ class VideoReader:
         self._worker.close()
 
     def _decode(self, stop: threading.Event) -> Iterator[DecodedFrame]:
+        try:
+            yield from self._decode_frames(stop)
+        except av.error.FFmpegError as error:  # not a damaged packet: the stream cannot go on
+            raise UnsupportedMediaError(
+                f"decoding {str(self.info.path)!r} failed after {self.stats.frames} frame(s): "
+                f"{error}"
+            ) from None
+
+    def _decode_frames(self, stop: threading.Event) -> Iterator[DecodedFrame]:
         info = self.info
         deep = info.bit_depth > 8
         with _open_input(info.path) as container:
@@ -698,7 +712,13 @@ class VideoWriter:
         frame.pts = round(time / self.time_base)
         frame.time_base = self.time_base
         self._side.copy_until(time)
-        self._mux(self._stream.encode(frame))
+        try:
+            packets = self._stream.encode(frame)
+        except av.error.FFmpegError as error:
+            raise OutputError(
+                f"the {self.settings.codec} encoder failed on frame {self.frames_written}: {error}"
+            ) from None
+        self._mux(packets)
         self.frames_written += 1
 
     def _mux(self, packets: list[av.Packet]) -> None:

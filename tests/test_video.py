@@ -326,3 +326,13 @@ def test_subtitles_copied_or_reported(tmp_path: Path) -> None:
         assert [(bytes(p), p.pts * p.time_base) for p in packets] == [(b"hello", Fraction(1, 10))]
     # MP4 holds only mov_text subtitles: SubRip is left out, and the notes say so.
     assert notes["out.mp4"].dropped == ["subtitles (srt: the container cannot hold them)"]
+
+
+def test_exception_unknown_codec(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.avi"
+    make_clip(clip, 4, codec="mpeg4")
+    data = clip.read_bytes()
+    assert data.count(b"FMP4") == 2  # the stream's FourCC, in its header and format chunk
+    clip.write_bytes(data.replace(b"FMP4", b"QQQQ"))  # a codec no FFmpeg build knows
+    with pytest.raises(UnsupportedMediaError, match="cannot decode"):
+        probe(clip)
