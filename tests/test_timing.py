@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from fractions import Fraction
 
 import pytest
@@ -251,3 +252,38 @@ def test_scaled_slow_motion() -> None:
         Fraction(1),
         Fraction(3),
     ]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_invariants_on_random_vfr_timelines(seed: int) -> None:
+    """Any timeline, any request: increasing times inside [start, end), each in its interval."""
+    import random
+
+    generator = random.Random(seed)
+    count = generator.randint(2, 12)
+    times = [Fraction(generator.randint(0, 5), 7)]
+    for _ in range(count - 1):
+        times.append(times[-1] + Fraction(generator.randint(1, 9), generator.choice([24, 25, 30])))
+    end = times[-1] + Fraction(1, 30)
+    measures = [None] + [generator.choice([MOTION, CUT, STATIC]) for _ in range(count - 1)]
+    request = (
+        Request(factor=generator.randint(2, 5))
+        if seed % 2
+        else Request(fps=Fraction(generator.randint(10, 120), generator.choice([1, 1001])))
+    )
+    planned = plan(times, request, end_time=end, measures=measures)
+    assert all(a.time < b.time for a, b in itertools.pairwise(planned))
+    assert planned[0].time == times[0] and planned[-1].time < end
+    if request.factor is not None:
+        assert len(planned) == count * request.factor
+    for frame in planned:
+        begin = times[frame.left]
+        stop = times[frame.right] if frame.right != frame.left else end
+        assert begin <= frame.time < stop
+        assert frame.t == (frame.time - begin) / (stop - begin)
+        if frame.reason == "interpolate":
+            assert measures[frame.right] is MOTION and 0 < frame.t < 1
+        elif frame.reason in ("cut", "static"):
+            assert frame.source == (frame.left if frame.t < Fraction(1, 2) else frame.right)
+        else:
+            assert frame.source == frame.left
