@@ -106,6 +106,19 @@ def test_slowdown_plays_longer_without_audio(tmp_path: Path) -> None:
         assert not container.streams.audio
 
 
+def test_slowdown_with_target_fps(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, 6)
+    output = tmp_path / "slow.mp4"
+    summary = interpolate_video(
+        clip, output, fps="120", slowdown=True, interpolator=RecordingEngine()
+    )
+    times, _ = read_video(output)
+    # 6 frames at 24 fps (0.25 s) sampled at 120 fps = 30 frames, played at 24 fps: 1.25 s.
+    assert times == [Fraction(index, 24) for index in range(30)]
+    assert summary.output_rate == 24 and summary.output_duration == pytest.approx(1.25)
+
+
 def test_vfr_input_keeps_its_rhythm(tmp_path: Path) -> None:
     clip = tmp_path / "vfr.mkv"
     times_in = [Fraction(ms, 1000) for ms in (0, 40, 120, 160, 300, 340)]
