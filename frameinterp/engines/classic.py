@@ -30,7 +30,8 @@ float rounding, see ``tests/test_classic.py``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import cv2
@@ -117,6 +118,26 @@ def _sample(image: torch.Tensor, grid_x: torch.Tensor, grid_y: torch.Tensor) -> 
     return F.grid_sample(image, grid, mode="bilinear", padding_mode="border", align_corners=True)
 
 
+@contextlib.contextmanager
+def _few_threads(device: torch.device) -> Iterator[None]:
+    """Run torch's CPU ops single-threaded for the duration of one call.
+
+    Everything torch does here on the CPU works on the small working-scale images (at most
+    ``FlowOptions.max_side`` pixels a side; the full-resolution work is OpenCV's): its
+    OpenMP threads only add barriers, and on a busy machine a barrier waiting for a
+    descheduled thread made a 640×480 frame 5× slower. The previous setting is restored.
+    """
+    if device.type != "cpu" or torch.get_num_threads() == 1:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 @dataclass(frozen=True)
 class _PairState:
     """What the classic engine computes once per pair and reuses for every time."""
@@ -151,6 +172,12 @@ class ClassicInterpolator:
         self._check(frame0, frame1, times)
         if len(times) == 0:
             return []
+        with _few_threads(frame0.device):
+            return self._interpolate(frame0, frame1, times)
+
+    def _interpolate(
+        self, frame0: torch.Tensor, frame1: torch.Tensor, times: Sequence[float]
+    ) -> list[torch.Tensor]:
         image0 = frame0[None].float()
         image1 = frame1[None].float()
         height, width = image0.shape[-2:]
