@@ -45,7 +45,6 @@ def test_minterpolate_compensates_real_motion() -> None:
     assert psnr(minterpolate_middle(first, second), truth) > psnr(blended, truth)
 
 
-@pytest.mark.slow
 def test_smoke_benchmark_on_real_sequence() -> None:
     report = benchmark_middlebury(MIDDLEBURY, engine="classic", device="cpu", repeats=1)
     assert [sequence.name for sequence in report.sequences] == ["RubberWhale"]
@@ -58,7 +57,6 @@ def test_smoke_benchmark_on_real_sequence() -> None:
     assert mean.psnr == pytest.approx(results["classic"].psnr)
 
 
-@pytest.mark.slow
 def test_cli_json_and_table() -> None:
     runner = CliRunner()
     result = runner.invoke(
