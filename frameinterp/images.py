@@ -102,10 +102,12 @@ def load_image(path: str | os.PathLike[str]) -> Picture:
     return Picture(colour, alpha, bit_depth, grey=False)
 
 
-def _quantise(values: np.ndarray, bit_depth: int) -> np.ndarray:
+def _quantise(plane: torch.Tensor, bit_depth: int) -> np.ndarray:
+    """One H×W plane in [0, 1] → clipped, scaled, rounded 8/16-bit samples (one float copy)."""
     peak = 65535.0 if bit_depth == 16 else 255.0
-    dtype = np.uint16 if bit_depth == 16 else np.uint8
-    return np.rint(np.clip(values, 0.0, 1.0) * peak).astype(dtype)
+    scaled = plane.detach().to("cpu", torch.float32, copy=True).clamp_(0.0, 1.0)
+    rounded = scaled.mul_(peak).round_().numpy()
+    return rounded.astype(np.uint16 if bit_depth == 16 else np.uint8)
 
 
 def _encode(
@@ -119,15 +121,16 @@ def _encode(
         )
     if suffix not in _SIXTEEN_BIT_SUFFIXES:
         bit_depth = 8
-    rgb = colour.detach().float().cpu().permute(1, 2, 0).numpy()
-    planes = rgb.mean(axis=2, keepdims=True) if grey else rgb[:, :, ::-1]  # RGB → BGR
+    # Plane by plane, so a 4K frame needs one float plane of scratch, not three.
+    if grey:
+        planes = [_quantise(colour.mean(0), bit_depth)]
+    else:
+        planes = [_quantise(colour[channel], bit_depth) for channel in (2, 1, 0)]  # BGR
     if alpha is not None and suffix not in (".jpg", ".jpeg"):  # JPEG has no alpha
         if grey:  # OpenCV writes no grey + alpha: store equal colour channels and the alpha
-            planes = np.repeat(planes, 3, axis=2)
-        planes = np.concatenate([planes, alpha.detach().float().cpu().permute(1, 2, 0).numpy()], 2)
-    pixels = _quantise(np.ascontiguousarray(planes), bit_depth)
-    if pixels.shape[2] == 1:
-        pixels = pixels[:, :, 0]
+            planes = planes * 3
+        planes.append(_quantise(alpha[0], bit_depth))
+    pixels = planes[0] if len(planes) == 1 else cv2.merge(planes)
     parameters = [cv2.IMWRITE_JPEG_QUALITY, 95] if suffix in (".jpg", ".jpeg") else []
     if suffix == ".webp":
         parameters = [cv2.IMWRITE_WEBP_QUALITY, 101]  # above 100 means lossless
