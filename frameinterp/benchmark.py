@@ -46,11 +46,16 @@ MINTERPOLATE_OPTIONS = "mi_mode=mci:mc_mode=aobmc:me_mode=bidir:vsbmc=1"
 
 @dataclass(frozen=True)
 class MethodResult:
-    """One method on one sequence: quality and the median wall time to make the frame."""
+    """One method on one sequence: quality, and the median wall and CPU time to make the frame.
+
+    CPU time (all threads of this process) is the work done, whatever else the machine runs;
+    wall time is what a user waits, and swings with the load on a shared machine.
+    """
 
     psnr: float
     ssim: float
     seconds: float
+    cpu_seconds: float
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,7 @@ class MiddleburyReport:
             psnr=statistics.fmean(row.psnr for row in rows),
             ssim=statistics.fmean(row.ssim for row in rows),
             seconds=statistics.fmean(row.seconds for row in rows),
+            cpu_seconds=statistics.fmean(row.cpu_seconds for row in rows),
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -161,14 +167,16 @@ def minterpolate_middle(frame0: np.ndarray, frame1: np.ndarray) -> np.ndarray:
     return frames[middle]
 
 
-def _median_time(make: Callable[[], np.ndarray], repeats: int) -> tuple[np.ndarray, float]:
-    durations = []
+def _median_time(make: Callable[[], np.ndarray], repeats: int) -> tuple[np.ndarray, float, float]:
+    """The result of ``make`` and its median wall and CPU seconds over ``repeats`` runs."""
+    wall, cpu = [], []
     result = make()  # warm-up: first-call costs (allocations, lazy initialisation) excluded
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         result = make()
-        durations.append(time.perf_counter() - start)
-    return result, statistics.median(durations)
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return result, statistics.median(wall), statistics.median(cpu)
 
 
 def benchmark_middlebury(
@@ -181,7 +189,8 @@ def benchmark_middlebury(
     """PSNR/SSIM/time of ``engine`` (and of blending and minterpolate) on every sequence.
 
     Times are the median of ``repeats`` runs after one warm-up, per frame, end to end from
-    8-bit RGB in memory to 8-bit RGB out (for the engine: upload, flow, synthesis, download).
+    8-bit RGB in memory to 8-bit RGB out (for the engine: upload, flow, synthesis, download);
+    both wall-clock and CPU time (see ``MethodResult``).
     """
     if repeats < 1:
         raise InvalidInputError(f"repeats must be 1 or more, got {repeats}")
@@ -212,7 +221,9 @@ def benchmark_middlebury(
             methods["minterpolate"] = run_minterpolate
         results = {}
         for name, make in methods.items():
-            estimate, seconds = _median_time(make, repeats)
-            results[name] = MethodResult(psnr(estimate, truth), ssim(estimate, truth), seconds)
+            estimate, seconds, cpu_seconds = _median_time(make, repeats)
+            results[name] = MethodResult(
+                psnr(estimate, truth), ssim(estimate, truth), seconds, cpu_seconds
+            )
         report.sequences.append(SequenceResult(sequence.name, results))
     return report

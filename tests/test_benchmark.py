@@ -53,6 +53,7 @@ def test_smoke_benchmark_on_real_sequence() -> None:
     assert results["classic"].psnr > results["minterpolate"].psnr > results["blend"].psnr
     assert 0.0 < results["classic"].ssim <= 1.0
     assert all(result.seconds > 0.0 for result in results.values())
+    assert results["minterpolate"].cpu_seconds > 0.0
     mean = report.mean("classic")
     assert mean.psnr == pytest.approx(results["classic"].psnr)
 
@@ -77,7 +78,7 @@ def test_cli_json_and_table() -> None:
     document = json.loads(result.stdout)
     assert document["engine"] == "classic"
     assert list(document["sequences"][0]["methods"]) == ["classic"]
-    assert set(document["mean"]["classic"]) == {"psnr", "ssim", "seconds"}
+    assert set(document["mean"]["classic"]) == {"psnr", "ssim", "seconds", "cpu_seconds"}
     result = runner.invoke(
         app, ["benchmark", "middlebury", str(MIDDLEBURY), "--engine", "blend", "--repeats", "1"]
     )
