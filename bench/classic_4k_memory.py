@@ -45,6 +45,8 @@ def main() -> None:
         paths = []
         for name in ("frame10.png", "frame11.png"):
             image = cv2.imread(str(args.sequence / name), cv2.IMREAD_COLOR)
+            if image is None:
+                raise SystemExit(f"cannot read {args.sequence / name}")
             path = Path(folder) / name
             cv2.imwrite(
                 str(path), cv2.resize(image, (WIDTH, HEIGHT), interpolation=cv2.INTER_CUBIC)
