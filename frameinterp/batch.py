@@ -157,6 +157,7 @@ def interpolate_image_sequence(
     input_rate: Fraction = Fraction(25),
     engine: str = "classic",
     device: str = "auto",
+    weights: str | Path | None = None,
     scene_threshold: float | None = DEFAULT_SCENE_THRESHOLD,
     static_threshold: float | None = DEFAULT_STATIC_THRESHOLD,
     overwrite: bool = False,
@@ -189,7 +190,7 @@ def interpolate_image_sequence(
         raise OutputError(f"output {str(target)!r} already exists; pass --overwrite to replace it")
     request = make_request(factor, fps)
     if interpolator is None:
-        interpolator = create_interpolator(engine, device)
+        interpolator = create_interpolator(engine, device, weights=weights)
     planner = Planner(request, scene_threshold=scene_threshold, static_threshold=static_threshold)
     runner = _Engine(interpolator)
     temporary = target.with_name(f".{target.name}.partial-{os.getpid()}")
@@ -271,6 +272,7 @@ def interpolate_folder(
     overwrite: bool = False,
     engine: str = "classic",
     device: str = "auto",
+    weights: str | Path | None = None,
     progress_for: Callable[[str], Callable[[Progress], None]] | None = None,
     sequence_rate: str | float | Fraction = Fraction(25),
     **options: Any,
@@ -302,7 +304,7 @@ def interpolate_folder(
             raise OutputError(f"cannot create output folder {str(target)!r}: {error}") from None
     if not os.access(target, os.W_OK):
         raise OutputError(f"output folder {str(target)!r} is not writable")
-    interpolator = create_interpolator(engine, device)
+    interpolator = create_interpolator(engine, device, weights=weights)
     per_thread = threading.local()
 
     def engine_for_thread() -> Interpolator:
@@ -310,7 +312,7 @@ def interpolate_folder(
         if jobs == 1:
             return interpolator
         if not hasattr(per_thread, "engine"):
-            per_thread.engine = create_interpolator(engine, device)
+            per_thread.engine = create_interpolator(engine, device, weights=weights)
         return per_thread.engine
 
     def callback(name: str) -> Callable[[Progress], None] | None:

@@ -183,6 +183,7 @@ def benchmark_middlebury(
     folder: str | os.PathLike[str],
     engine: str = "classic",
     device: str | torch.device = "auto",
+    weights: str | Path | None = None,
     repeats: int = 3,
     baselines: bool = True,
 ) -> MiddleburyReport:
@@ -194,7 +195,7 @@ def benchmark_middlebury(
     """
     if repeats < 1:
         raise InvalidInputError(f"repeats must be 1 or more, got {repeats}")
-    interpolator = create_interpolator(engine, device)
+    interpolator = create_interpolator(engine, device, weights=weights)
     target = interpolator.device
     report = MiddleburyReport(str(folder), engine, str(target), repeats)
     for sequence in find_middlebury_sequences(folder):

@@ -85,6 +85,7 @@ def evaluate_video(
     *,
     engine: str = "classic",
     device: str = "auto",
+    weights: str | Path | None = None,
     max_triplets: int | None = None,
     scene_threshold: float | None = DEFAULT_SCENE_THRESHOLD,
     static_threshold: float | None = DEFAULT_STATIC_THRESHOLD,
@@ -97,7 +98,7 @@ def evaluate_video(
         raise InvalidInputError(f"--max-triplets must be at least 1, got {max_triplets}")
     info = probe(video)
     if interpolator is None:
-        interpolator = create_interpolator(engine, device)
+        interpolator = create_interpolator(engine, device, weights=weights)
     blend = BlendInterpolator(interpolator.device)
     transfer = FrameTransfer(interpolator.device)
     expected = max(0, (info.estimated_frames() - 1) // 2)

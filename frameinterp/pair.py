@@ -93,6 +93,7 @@ def interpolate_pair(
     output: str | os.PathLike[str] | None = None,
     engine: str = "classic",
     device: str | torch.device = "auto",
+    weights: str | Path | None = None,
     interpolator: Interpolator | None = None,
 ) -> list[Path]:
     """Write the frames between two images at ``times`` (default 0.5) or ``count`` even steps.
@@ -112,7 +113,7 @@ def interpolate_pair(
     targets = plan_outputs(first_path, second_path, len(chosen), output)
     for target in targets:
         check_output_folder(target)
-    engine_instance = interpolator or create_interpolator(engine, device)
+    engine_instance = interpolator or create_interpolator(engine, device, weights=weights)
     frame0 = first_picture.colour.to(engine_instance.device)
     frame1 = second_picture.colour.to(engine_instance.device)
     with torch.inference_mode():

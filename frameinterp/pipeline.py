@@ -195,6 +195,7 @@ def interpolate_video(
     slowdown: bool = False,
     engine: str = "classic",
     device: str = "auto",
+    weights: str | Path | None = None,
     codec: str = "x264",
     crf: int | None = None,
     preset: str | None = None,
@@ -234,7 +235,7 @@ def interpolate_video(
     )
     check_output_path(output, (source,), overwrite)
     if interpolator is None:
-        interpolator = create_interpolator(engine, device)
+        interpolator = create_interpolator(engine, device, weights=weights)
 
     output_rate = request.output_rate(info.rate)
     scale = output_rate / info.rate if slowdown else Fraction(1)

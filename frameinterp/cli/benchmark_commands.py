@@ -11,6 +11,7 @@ from rich.table import Table
 
 from frameinterp.benchmark import MiddleburyReport, benchmark_middlebury
 from frameinterp.cli.app import benchmark_app, console, report_errors
+from frameinterp.cli.options import DeviceOption, EngineOption, WeightsOption
 
 
 def render_middlebury(report: MiddleburyReport) -> Table:
@@ -41,8 +42,9 @@ def middlebury_command(
     folder: Annotated[
         Path, typer.Argument(help="Folder of <Seq>/frame10.png, frame11.png, frame10i11.png.")
     ],
-    engine: Annotated[str, typer.Option(help="Engine to measure.")] = "classic",
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    engine: EngineOption = "classic",
+    device: DeviceOption = "auto",
+    weights: WeightsOption = None,
     repeats: Annotated[
         int, typer.Option(help="Timed runs per method and sequence (median).", min=1)
     ] = 3,
@@ -53,7 +55,12 @@ def middlebury_command(
 ) -> None:
     """PSNR/SSIM of the t = 0.5 frame on Middlebury, with blending and minterpolate baselines."""
     report = benchmark_middlebury(
-        folder, engine=engine, device=device, repeats=repeats, baselines=baselines
+        folder,
+        engine=engine,
+        device=device,
+        weights=weights,
+        repeats=repeats,
+        baselines=baselines,
     )
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from frameinterp.cli.app import app, console, report_errors
+from frameinterp.cli.options import DeviceOption, EngineOption, WeightsOption
 from frameinterp.pair import interpolate_pair
 
 
@@ -33,12 +34,20 @@ def pair_command(
         int | None,
         typer.Option("--count", "-n", help="N evenly spaced frames in between (numbered).", min=1),
     ] = None,
-    engine: Annotated[str, typer.Option(help="Interpolation engine.")] = "classic",
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    engine: EngineOption = "classic",
+    device: DeviceOption = "auto",
+    weights: WeightsOption = None,
 ) -> None:
     """Synthesise the frames between two images (PNG, JPEG, TIFF, WebP; 8 or 16 bit)."""
     written = interpolate_pair(
-        first, second, times=time, count=count, output=output, engine=engine, device=device
+        first,
+        second,
+        times=time,
+        count=count,
+        output=output,
+        engine=engine,
+        device=device,
+        weights=weights,
     )
     for path in written:
         console.print(str(path), highlight=False, soft_wrap=True)

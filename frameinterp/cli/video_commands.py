@@ -10,6 +10,7 @@ from rich.table import Table
 
 from frameinterp.batch import BatchItem, interpolate_folder
 from frameinterp.cli.app import app, console, err_console, fail, report_errors
+from frameinterp.cli.options import DeviceOption, EngineOption, WeightsOption
 from frameinterp.cli.progress import ProgressDisplay, print_summary
 from frameinterp.evaluate import evaluate_video
 from frameinterp.pipeline import interpolate_video
@@ -36,8 +37,6 @@ SlowdownOption = Annotated[
         "(audio is dropped).",
     ),
 ]
-EngineOption = Annotated[str, typer.Option(help="Interpolation engine (see `frameinterp info`).")]
-DeviceOption = Annotated[str, typer.Option(help="auto, cpu or cuda[:N].")]
 CodecOption = Annotated[str, typer.Option(help=f"Video encoder: {', '.join(CODECS)}.")]
 CrfOption = Annotated[
     int | None, typer.Option(help="Quality for x264/x265/av1 (lower is better; encoder default).")
@@ -83,6 +82,7 @@ def slowmo(
     slowdown: SlowdownOption = False,
     engine: EngineOption = "classic",
     device: DeviceOption = "auto",
+    weights: WeightsOption = None,
     codec: CodecOption = "x264",
     crf: CrfOption = None,
     preset: PresetOption = None,
@@ -111,6 +111,7 @@ def slowmo(
             slowdown=slowdown,
             engine=engine,
             device=device,
+            weights=weights,
             codec=codec,
             crf=crf,
             preset=preset,
@@ -130,6 +131,7 @@ def slowmo(
             slowdown=slowdown,
             engine=engine,
             device=device,
+            weights=weights,
             codec=codec,
             crf=crf,
             preset=preset,
@@ -156,6 +158,7 @@ def batch(
     slowdown: SlowdownOption = False,
     engine: EngineOption = "classic",
     device: DeviceOption = "auto",
+    weights: WeightsOption = None,
     codec: CodecOption = "x264",
     crf: CrfOption = None,
     preset: PresetOption = None,
@@ -179,6 +182,7 @@ def batch(
         slowdown=slowdown,
         engine=engine,
         device=device,
+        weights=weights,
         codec=codec,
         crf=crf,
         preset=preset,
@@ -200,6 +204,7 @@ def _run_batch(
     slowdown: bool,
     engine: str,
     device: str,
+    weights: Path | None,
     codec: str,
     crf: int | None,
     preset: str | None,
@@ -221,6 +226,7 @@ def _run_batch(
             overwrite=overwrite,
             engine=engine,
             device=device,
+            weights=weights,
             progress_for=display.track,
             sequence_rate=sequence_fps,
             slowdown=slowdown,
@@ -265,6 +271,7 @@ def evaluate(
     video: Annotated[Path, typer.Argument(help="Any video with motion you own.")],
     engine: EngineOption = "classic",
     device: DeviceOption = "auto",
+    weights: WeightsOption = None,
     max_triplets: Annotated[
         int | None, typer.Option(help="Stop after this many triplets (default: the whole video).")
     ] = None,
@@ -276,6 +283,7 @@ def evaluate(
             video,
             engine=engine,
             device=device,
+            weights=weights,
             max_triplets=max_triplets,
             progress=display.track(video.name),
         )

@@ -38,6 +38,8 @@ def _softsplat_net(device: torch.device, **options: Any) -> Interpolator:
     )
 
 
+ENGINES_WITH_WEIGHTS = ("softsplat-net",)
+
 # name -> factory(device, **options). Engines import lazily so that `frameinterp info` stays fast.
 ENGINES: dict[str, Callable[..., Interpolator]] = {
     "blend": _blend,
@@ -72,5 +74,10 @@ def create_interpolator(
     if engine not in ENGINES:
         raise InvalidInputError(
             f"unknown engine {engine!r}; expected one of: {', '.join(sorted(ENGINES))}"
+        )
+    if options.get("weights") is not None and engine not in ENGINES_WITH_WEIGHTS:
+        raise InvalidInputError(
+            f"engine {engine!r} uses no weights file; pass --weights only with "
+            f"--engine {' or '.join(ENGINES_WITH_WEIGHTS)}"
         )
     return ENGINES[engine](resolve_device(device), **options)
