@@ -72,3 +72,16 @@ def test_exception_output_folder_missing(tmp_path, data_dir):
     )
     assert result.exit_code == 4
     assert "does not exist" in result.output
+
+
+def test_library_entry_points_are_importable_lazily():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, frameinterp; assert 'av' not in sys.modules; "
+        "from frameinterp import interpolate_video, interpolate_pair, create_interpolator; "
+        "assert callable(interpolate_video) and callable(interpolate_pair); "
+        "assert 'av' in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
