@@ -16,7 +16,15 @@ import torch.nn.functional as F
 
 from frameinterp.errors import InvalidInputError
 
-__all__ = ["Crop", "Tile", "blend_weights", "pad_to_multiple", "plan_axis", "plan_tiles"]
+__all__ = [
+    "Crop",
+    "Tile",
+    "blend_weights",
+    "pad_to_multiple",
+    "plan_axis",
+    "plan_tiles",
+    "tile_side_for_budget",
+]
 
 
 @dataclass(frozen=True)
@@ -155,3 +163,21 @@ def pad_to_multiple(
             f"{width}×{height}; use mode='replicate'"
         )
     return F.pad(tensor, (0, pad_right, 0, pad_bottom), mode=mode), crop
+
+
+def tile_side_for_budget(budget_bytes: int, bytes_per_pixel: int, minimum: int = 64) -> int:
+    """The largest square tile whose working set (``bytes_per_pixel`` each) fits the budget.
+
+    Used to keep device memory bounded: a card with little free memory gets smaller tiles
+    instead of an out-of-memory error. A budget below one ``minimum``-sided tile is refused.
+    """
+    if bytes_per_pixel <= 0:
+        raise InvalidInputError(f"bytes_per_pixel must be positive, got {bytes_per_pixel}")
+    side = math.isqrt(max(budget_bytes, 0) // bytes_per_pixel)
+    if side < minimum:
+        needed = minimum * minimum * bytes_per_pixel
+        raise InvalidInputError(
+            f"a memory budget of {budget_bytes / 2**20:.1f} MiB is too small for tiles of "
+            f"{minimum}×{minimum} pixels; allow at least {needed / 2**20:.1f} MiB"
+        )
+    return side

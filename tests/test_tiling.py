@@ -102,3 +102,51 @@ def test_exception() -> None:
         pad_to_multiple(torch.zeros(1, 3, 5, 5), 0)
     with pytest.raises(InvalidInputError, match="replicate"):
         pad_to_multiple(torch.zeros(1, 1, 3, 3), 8, mode="reflect")
+
+
+def test_tile_side_for_budget():
+    from frameinterp.tiling import tile_side_for_budget
+
+    assert tile_side_for_budget(128 * 1000 * 1000, 128) == 1000
+    assert tile_side_for_budget(128 * 1000 * 1000 - 1, 128) == 999
+    with pytest.raises(InvalidInputError, match="too small"):
+        tile_side_for_budget(1000, 128)
+
+
+def test_memory_budget_tiles_the_classic_engine_without_changing_the_result(data_dir):
+    """A small budget (as on a nearly full card) makes many small tiles, same frame."""
+    from frameinterp.engines import create_interpolator
+    from frameinterp.images import load_image
+
+    folder = data_dir / "middlebury" / "RubberWhale"
+    frame0 = load_image(folder / "frame10.png").colour
+    frame1 = load_image(folder / "frame11.png").colour
+    roomy = create_interpolator("classic", "cpu")
+    tight = create_interpolator("classic", "cpu", memory_budget=128 * 100 * 100)
+    assert tight.options.tile_size == 100 < roomy.options.tile_size
+    expected = roomy.interpolate(frame0, frame1, [0.5])[0]
+    actual = tight.interpolate(frame0, frame1, [0.5])[0]
+    torch.testing.assert_close(actual, expected, atol=1e-5, rtol=0)
+
+
+@pytest.mark.cuda
+def test_4k_on_cuda_stays_within_a_small_budget(data_dir):
+    """4K with a 64 MiB budget: the engine tiles, and its peak beyond the frames fits."""
+    from frameinterp.engines import create_interpolator
+    from frameinterp.images import load_image
+
+    folder = data_dir / "middlebury" / "RubberWhale"
+    frames = [
+        torch.nn.functional.interpolate(
+            load_image(folder / name).colour[None].cuda(), size=(2160, 3840), mode="bilinear"
+        )[0]
+        for name in ("frame10.png", "frame11.png")
+    ]
+    budget = 64 * 2**20
+    engine = create_interpolator("classic", "cuda", memory_budget=budget)
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    baseline = torch.cuda.memory_allocated()
+    engine.interpolate(frames[0], frames[1], [0.5])
+    output_bytes = frames[0].numel() * 4
+    assert torch.cuda.max_memory_allocated() - baseline <= budget + 2 * output_bytes

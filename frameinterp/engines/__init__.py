@@ -9,6 +9,7 @@ import torch
 
 from frameinterp.engines.base import Interpolator
 from frameinterp.errors import InvalidInputError
+from frameinterp.tiling import tile_side_for_budget
 
 __all__ = ["ENGINES", "Interpolator", "create_interpolator", "resolve_device"]
 
@@ -26,6 +27,13 @@ def _classic(device: torch.device, **options: Any) -> Interpolator:
 
     known = {option.name for option in fields(ClassicOptions)}
     chosen = {key: value for key, value in options.items() if key in known and value is not None}
+    budget = options.get("memory_budget")
+    if budget is None and device.type == "cuda":
+        budget = torch.cuda.mem_get_info(device)[0] // 2  # leave room for the rest of the job
+    if budget is not None and "tile_size" not in chosen:
+        chosen["tile_size"] = min(
+            ClassicOptions.tile_size, tile_side_for_budget(budget, CLASSIC_BYTES_PER_PIXEL)
+        )
     return ClassicInterpolator(device, ClassicOptions(**chosen))
 
 
@@ -39,6 +47,10 @@ def _softsplat_net(device: torch.device, **options: Any) -> Interpolator:
 
 
 ENGINES_WITH_WEIGHTS = ("softsplat-net",)
+
+# Working set of the classic engine's full-resolution step per output pixel (float32 grids,
+# sampled fields, both warped frames and the blend): about 25 values, rounded up.
+CLASSIC_BYTES_PER_PIXEL = 128
 
 # name -> factory(device, **options). Engines import lazily so that `frameinterp info` stays fast.
 ENGINES: dict[str, Callable[..., Interpolator]] = {
