@@ -1,4 +1,4 @@
-"""`frameinterp benchmark middlebury`: quality and speed against baselines, in one run."""
+"""`frameinterp benchmark middlebury` (quality against baselines) and `benchmark speed`."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import typer
 from rich.table import Table
 
 from frameinterp.benchmark import MiddleburyReport, benchmark_middlebury
-from frameinterp.cli.app import benchmark_app, console, report_errors
+from frameinterp.cli.app import benchmark_app, console, fail, report_errors
 from frameinterp.cli.options import DeviceOption, EngineOption, WeightsOption
+
+SAMPLE_CLIP = Path("samples/cup.mp4")
 
 
 def render_middlebury(report: MiddleburyReport) -> Table:
@@ -72,3 +74,58 @@ def middlebury_command(
             f"{engine} time per frame = {ours.seconds / theirs.seconds:.2f} × minterpolate's "
             f"(CPU time: {ours.cpu_seconds / theirs.cpu_seconds:.2f} ×), same run"
         )
+
+
+@benchmark_app.command("speed")
+@report_errors
+def speed_command(
+    video: Annotated[
+        Path | None,
+        typer.Argument(help="Clip to measure (default: the bundled sample scaled to --size)."),
+    ] = None,
+    size: Annotated[
+        str, typer.Option(help="Size of the clip made from the sample: 480p, 720p, 1080p, 4k.")
+    ] = "720p",
+    frames: Annotated[int, typer.Option(help="Input frames to convert.", min=2)] = 24,
+    engine: EngineOption = "classic",
+    device: DeviceOption = "auto",
+    weights: WeightsOption = None,
+    preset: Annotated[str | None, typer.Option(help="x264 preset, e.g. veryfast.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Where the time goes: decode, upload, flow, splat + fusion, download, encode; end to end."""
+    import tempfile
+
+    from frameinterp.speed import make_clip, measure_speed
+
+    with tempfile.TemporaryDirectory() as folder:
+        if video is None:
+            if not SAMPLE_CLIP.is_file():
+                fail(f"no VIDEO given and the sample {SAMPLE_CLIP} is not here; pass a clip", 2)
+            video = make_clip(SAMPLE_CLIP, Path(folder) / f"sample-{size}.mp4", size, frames)
+        report = measure_speed(
+            video, frames=frames, engine=engine, device=device, weights=weights, preset=preset
+        )
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+        return
+    table = Table(
+        title=f"{report.engine} on {report.device}, {report.width}×{report.height}, "
+        f"{report.input_frames} frames in, factor 2"
+    )
+    for column in ("stage", "items", "ms / item", "ms / output frame", "share"):
+        table.add_column(column, justify="left" if column == "stage" else "right")
+    total = sum(stage.ms_per_output_frame for stage in report.stages) or 1.0
+    for stage in report.stages:
+        table.add_row(
+            stage.name,
+            str(stage.items),
+            f"{stage.ms_per_item:.1f}",
+            f"{stage.ms_per_output_frame:.1f}",
+            f"{stage.ms_per_output_frame / total:.0%}",
+        )
+    console.print(table)
+    console.print(
+        f"stages one after another: {report.stage_fps:.1f} output fps; end to end (decode and "
+        f"encode in threads): {report.end_to_end_fps:.1f} output fps"
+    )
