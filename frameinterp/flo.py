@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from frameinterp.errors import InputNotFoundError, InvalidInputError, UnsupportedMediaError
+from frameinterp.files import write_atomically
 
 TAG = np.float32(202021.25)
 MAX_SIDE = 100_000  # a larger header is a corrupt file, not a real flow field
@@ -42,14 +43,6 @@ def write_flo(path: str | os.PathLike[str], flow: np.ndarray) -> None:
     """Write an H×W×2 array as a ``.flo`` file (atomically: temp name, then rename)."""
     if flow.ndim != 3 or flow.shape[2] != 2:
         raise InvalidInputError(f"flow must be H×W×2, got shape {flow.shape}")
-    path = Path(path)
     height, width, _ = flow.shape
-    temporary = path.with_name(f".{path.name}.partial")
-    try:
-        with open(temporary, "wb") as handle:
-            handle.write(TAG.astype("<f4").tobytes())
-            handle.write(np.array([width, height], dtype="<i4").tobytes())
-            handle.write(np.ascontiguousarray(flow, dtype="<f4").tobytes())
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    header = TAG.astype("<f4").tobytes() + np.array([width, height], dtype="<i4").tobytes()
+    write_atomically(path, header + np.ascontiguousarray(flow, dtype="<f4").tobytes())

@@ -18,7 +18,6 @@ is renamed over the target only once complete, so a failed run never leaves half
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,15 +26,9 @@ import numpy as np
 import torch
 
 from frameinterp.errors import InputNotFoundError, OutputError, UnsupportedMediaError
+from frameinterp.files import write_atomically
 
-__all__ = [
-    "IMAGE_SUFFIXES",
-    "Picture",
-    "check_output_folder",
-    "load_image",
-    "save_image",
-    "write_atomically",
-]
+__all__ = ["IMAGE_SUFFIXES", "Picture", "load_image", "save_image"]
 
 # Suffixes cv2 can both read and write in opencv-python-headless.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
@@ -138,30 +131,6 @@ def _encode(
     if not ok:
         raise OutputError(f"OpenCV could not encode {path.name} as {suffix}")
     return encoded.tobytes()
-
-
-def check_output_folder(path: Path) -> None:
-    """Raise ``OutputError`` unless ``path``'s folder exists and can be written."""
-    folder = path.parent
-    if not folder.exists():
-        raise OutputError(f"output folder {folder} does not exist; create it first")
-    if not folder.is_dir():
-        raise OutputError(f"output folder {folder} is not a folder")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputError(f"output folder {folder} is not writable; choose another with -o")
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
-    check_output_folder(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def save_image(

@@ -10,7 +10,8 @@ import torch
 
 from frameinterp.engines import Interpolator, create_interpolator
 from frameinterp.errors import InvalidInputError, OutputError
-from frameinterp.images import IMAGE_SUFFIXES, Picture, check_output_folder, load_image, save_image
+from frameinterp.files import check_output_folder
+from frameinterp.images import IMAGE_SUFFIXES, Picture, load_image, save_image
 
 __all__ = ["evenly_spaced_times", "interpolate_pair", "plan_outputs"]
 

@@ -14,8 +14,10 @@ import cv2
 import numpy as np
 import torch
 
-from frameinterp.errors import InputNotFoundError, InvalidInputError, OutputError
+from frameinterp.errors import InvalidInputError, OutputError
+from frameinterp.files import check_output_folder, write_atomically
 from frameinterp.flo import read_flo
+from frameinterp.images import IMAGE_SUFFIXES, load_image
 from frameinterp.ops import backwarp, softsplat
 
 MODES = ("sum", "avg", "linear", "soft")
@@ -73,17 +75,9 @@ def compose_grid(
     return np.concatenate(rows, axis=0)
 
 
-def _read_rgb(path: Path) -> torch.Tensor:
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise InputNotFoundError(f"cannot read {path}: the demo needs one.png, two.png, flow.flo")
-    rgb = np.ascontiguousarray(image[:, :, ::-1])
-    return torch.from_numpy(rgb).permute(2, 0, 1).unsqueeze(0).float() / 255.0
-
-
 def load_pair(folder: Path) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``one.png``, ``two.png`` and ``flow.flo`` from ``folder`` as 1×C×H×W tensors."""
-    one, two = (_read_rgb(folder / name) for name in ("one.png", "two.png"))
+    one, two = (load_image(folder / name).colour[None] for name in ("one.png", "two.png"))
     flow = torch.from_numpy(read_flo(folder / "flow.flo")).permute(2, 0, 1).unsqueeze(0)
     return one, two, flow
 
@@ -96,19 +90,16 @@ def render_splat_demo(
 ) -> Path:
     """Write the labelled grid of the four splatting modes for the pair in ``folder``."""
     output = Path(output)
-    if output.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff"):
-        raise InvalidInputError(f"the demo writes an image: use .png or .jpg, not {output.name}")
-    if not output.parent.is_dir():
-        raise OutputError(f"output folder {output.parent} does not exist; create it first")
+    if output.suffix.lower() not in IMAGE_SUFFIXES:
+        raise InvalidInputError(
+            f"the demo writes an image ({', '.join(IMAGE_SUFFIXES)}), not {output.name}"
+        )
+    check_output_folder(output)
     one, two, flow = load_pair(Path(folder))
     times = [float(t) for t in np.linspace(0.0, 1.0, steps)]
     with torch.inference_mode():
         grid = compose_grid(splat_modes(one, two, flow, times), times, width)
-    temporary = output.with_name(f".{output.stem}.partial{output.suffix}")
-    try:
-        if not cv2.imwrite(str(temporary), grid):
-            raise OutputError(f"could not write {output}; check the folder is writable")
-        os.replace(temporary, output)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return output
+    ok, encoded = cv2.imencode(output.suffix.lower(), grid)
+    if not ok:
+        raise OutputError(f"OpenCV could not encode {output.name}")
+    return write_atomically(output, encoded.tobytes())

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from frameinterp.errors import InputNotFoundError, OutputError, UnsupportedMediaError
-from frameinterp.images import load_image, save_image, write_atomically
+from frameinterp.files import write_atomically
+from frameinterp.images import load_image, save_image
 
 DATA = Path(__file__).parent / "data" / "middlebury" / "RubberWhale"
 

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from frameinterp.errors import CheckpointError, InputNotFoundError
+from frameinterp.files import write_atomically
 from frameinterp.network.flow import PYRAMID_CHANNELS
 from frameinterp.network.model import SoftsplatNetwork
 
@@ -228,18 +229,10 @@ def save_weights(
     network: SoftsplatNetwork, path: str | Path, metadata: dict[str, str] | None = None
 ) -> None:
     """Write the weights as ``.safetensors`` in the published layout, atomically."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.tmp")
     tensors = {
         name: tensor.detach().cpu().contiguous()
         for name, tensor in published_state_dict(network).items()
     }
-    try:
-        save_file(tensors, str(temporary), metadata=metadata)
-        temporary.chmod(0o644)  # an ordinary data file, readable like the rest of a release
-        temporary.replace(path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    write_atomically(path, save(tensors, metadata=metadata))

@@ -11,6 +11,7 @@ uninterrupted run would have used (the sampler is a pure function of the step).
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import time
@@ -23,6 +24,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from frameinterp.errors import CheckpointError, InvalidInputError, OutputError
+from frameinterp.files import write_atomically
 from frameinterp.network.checkpoint import (
     load_checkpoint,
     load_state_file,
@@ -165,13 +167,9 @@ def train_step(
 
 
 def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        torch.save(state, temporary)
-        temporary.replace(path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    write_atomically(path, buffer.getvalue())
 
 
 def _load_training_checkpoint(path: Path) -> dict[str, Any]:
@@ -321,9 +319,7 @@ def train(
     )
     network.to(device)
     record_path = output / RECORD_NAME
-    temporary = record_path.with_name(f".{record_path.name}.tmp")
-    temporary.write_text(json.dumps(record, indent=2) + "\n")
-    temporary.replace(record_path)
+    write_atomically(record_path, (json.dumps(record, indent=2) + "\n").encode())
     return TrainResult(
         step,
         loss,
