@@ -151,10 +151,12 @@ def measure_speed(
     upload_seconds, tensors = _timed(chosen, lambda: [transfer.upload(i) for i in images])
     pairs = list(itertools.pairwise(tensors))
     _timed(chosen, lambda: interpolator.interpolate(*pairs[0], [0.5]))  # warm-up
+    flow_before = getattr(interpolator, "flow_seconds", None)
     engine_seconds, middles = _timed(
         chosen, lambda: [interpolator.interpolate(a, b, [0.5])[0] for a, b in pairs]
     )
-    flow_seconds = _flow_seconds(interpolator, pairs, chosen)
+    # Engines that estimate flow count its time themselves (inside the same timed calls).
+    flow_seconds = None if flow_before is None else getattr(interpolator, "flow_seconds") - flow_before
     download_seconds, downloaded = _timed(
         chosen, lambda: [transfer.download(m, images[0].dtype) for m in middles]
     )
@@ -191,27 +193,6 @@ def measure_speed(
         stages=stages,
         end_to_end_fps=summary.frames_per_second,
     )
-
-
-def _flow_seconds(
-    interpolator: Any, pairs: list[tuple[torch.Tensor, torch.Tensor]], device: torch.device
-) -> float | None:
-    """The classic engine's flow estimation alone, at the scale the engine uses."""
-    if interpolator.name != "classic":
-        return None
-    from frameinterp.flow import downscale, estimate_flows, flow_scale
-
-    options = interpolator.options.flow
-    height, width = pairs[0][0].shape[-2:]
-    scale = flow_scale(height, width, options.max_side)
-
-    def run() -> None:
-        for first, second in pairs:
-            small = [downscale(frame[None].float(), scale) for frame in (first, second)]
-            estimate_flows(small[0], small[1], options)
-
-    seconds, _ = _timed(device, run)
-    return seconds
 
 
 def _encode_seconds(

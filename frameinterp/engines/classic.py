@@ -31,6 +31,7 @@ float rounding, see ``tests/test_classic.py``).
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -157,6 +158,7 @@ class ClassicInterpolator:
     ) -> None:
         self.device = torch.device(device)
         self.options = options or ClassicOptions()
+        self.flow_seconds = 0.0  # time spent estimating flow so far (`benchmark speed` reads it)
         if self.options.sampler not in ("auto", "opencv", "torch"):
             raise InvalidInputError(
                 f"unknown sampler {self.options.sampler!r}; expected auto, opencv or torch"
@@ -233,7 +235,9 @@ class ClassicInterpolator:
                 raise InvalidInputError(f"interpolation times must lie in [0, 1], got {t}")
 
     def _prepare(self, small0: torch.Tensor, small1: torch.Tensor) -> _PairState:
+        started = time.perf_counter()
         flow01, flow10 = estimate_flows(small0, small1, self.options.flow)
+        self.flow_seconds += time.perf_counter() - started
         flow01 = flow01.to(small0.device)
         flow10 = flow10.to(small0.device)
         sources = torch.cat([small0, small1])
