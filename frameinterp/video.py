@@ -606,6 +606,21 @@ class StreamNotes:
     dropped: list[str] = field(default_factory=list)
 
 
+def check_frame_size(codec: str, pixel_format: str, width: int, height: int) -> None:
+    """Refuse sizes the encoder cannot take: subsampled chroma needs even dimensions
+    (FFV1 alone stores odd sizes with subsampled chroma)."""
+    if codec == "ffv1":
+        return
+    needs_even_width = pixel_format.startswith(("yuv420", "yuv422"))
+    needs_even_height = pixel_format.startswith("yuv420")
+    if (needs_even_width and width % 2) or (needs_even_height and height % 2):
+        raise InvalidInputError(
+            f"the video is {width}×{height}, but --codec {codec} ({pixel_format}) needs an even "
+            "width and height; use --codec ffv1 with a .mkv output, or crop the input to an "
+            "even size"
+        )
+
+
 class VideoWriter:
     """Encodes RGB frames at exact times to a temporary file, renamed on ``commit``.
 
@@ -635,6 +650,7 @@ class VideoWriter:
         self.temporary = temporary_path(output)
         encoder, shallow, deep = CODECS[settings.codec]
         self.pixel_format = deep if source.bit_depth > 8 else shallow
+        check_frame_size(settings.codec, self.pixel_format, source.width, source.height)
         self._container: av.container.OutputContainer | None = None
         self._side: _SideStreams | None = None
         try:

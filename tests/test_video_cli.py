@@ -180,3 +180,29 @@ def test_batch_image_sequence_with_rate(tmp_path: Path) -> None:
     assert code == 0, err
     assert "1 done" in out
     assert len(list((tmp_path / "out" / "shots.50fps").iterdir())) == 12
+
+
+def test_exception_odd_size_for_a_subsampled_codec(tmp_path):
+    """65×49 cannot be x264 4:2:0: one line that says what to do; ffv1 takes it."""
+    import av
+    import numpy as np
+
+    clip = tmp_path / "odd.mkv"
+    with av.open(str(clip), "w") as container:
+        stream = container.add_stream("ffv1", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 65, 49, "yuv444p"
+        for index in range(4):
+            image = np.zeros((49, 65, 3), np.uint8)
+            image[:, index * 10 : index * 10 + 5] = 255
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = index
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    result = runner.invoke(app, ["slowmo", str(clip), "-o", str(tmp_path / "out.mp4"), "-q"])
+    assert result.exit_code == 2, result.output
+    assert "65×49" in result.output and "even" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["odd.mkv"]
+    result = runner.invoke(
+        app, ["slowmo", str(clip), "-o", str(tmp_path / "out.mkv"), "--codec", "ffv1", "-q"]
+    )
+    assert result.exit_code == 0, result.output
