@@ -10,6 +10,7 @@ range) and the display rotation are written to the output.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import queue
 import secrets
@@ -621,6 +622,9 @@ def check_frame_size(codec: str, pixel_format: str, width: int, height: int) -> 
         )
 
 
+_UNWRITABLE = (errno.ENOENT, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC)
+
+
 class VideoWriter:
     """Encodes RGB frames at exact times to a temporary file, renamed on ``commit``.
 
@@ -672,6 +676,12 @@ class VideoWriter:
             try:
                 self._container.start_encoding()
             except (av.error.FFmpegError, ValueError) as error:
+                if isinstance(error, OSError) and error.errno in _UNWRITABLE:
+                    # FFmpeg opens the file only here: a folder that cannot be written.
+                    raise OutputError(
+                        f"cannot write {str(output)!r}: {os.strerror(error.errno or 0)}; "
+                        "choose a folder you can write to with -o"
+                    ) from None
                 raise OutputError(
                     f"the {output.suffix or 'output'} container cannot hold this job's streams "
                     f"({error}); for --codec {settings.codec} use "

@@ -206,3 +206,14 @@ def test_exception_odd_size_for_a_subsampled_codec(tmp_path):
         app, ["slowmo", str(clip), "-o", str(tmp_path / "out.mkv"), "--codec", "ffv1", "-q"]
     )
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.skipif(not Path("/sys/kernel").is_dir(), reason="needs Linux sysfs")
+def test_exception_unwritable_output_even_for_root(tmp_path):
+    """sysfs refuses new files to everyone, root included: a real unwritable folder."""
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, frames=4)
+    result = runner.invoke(app, ["slowmo", str(clip), "-o", "/sys/kernel/out.mp4", "-q"])
+    assert result.exit_code == 4, result.output
+    assert "cannot write" in result.output and "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]
