@@ -34,6 +34,11 @@ def write_atomically(path: str | os.PathLike[str], data: bytes) -> Path:
         with open(temporary, "xb") as stream:
             stream.write(data)
         os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise OutputError(
+            f"cannot write {path}: {error.strerror or error}; choose a folder you can write to"
+        ) from None
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise

@@ -38,3 +38,9 @@ def test_interrupted_write_leaves_the_old_file_and_no_temporary(tmp_path, monkey
 def test_exception_missing_folder(tmp_path):
     with pytest.raises(OutputError, match="does not exist"):
         write_atomically(tmp_path / "missing" / "out.bin", b"x")
+
+
+@pytest.mark.skipif(not os.path.isdir("/sys/kernel"), reason="needs Linux sysfs")
+def test_exception_unwritable_folder_even_for_root():
+    with pytest.raises(OutputError, match="cannot write /sys/kernel/out.bin"):
+        write_atomically("/sys/kernel/out.bin", b"x")
