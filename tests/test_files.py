@@ -42,5 +42,5 @@ def test_exception_missing_folder(tmp_path):
 
 @pytest.mark.skipif(not os.path.isdir("/sys/kernel"), reason="needs Linux sysfs")
 def test_exception_unwritable_folder_even_for_root():
-    with pytest.raises(OutputError, match="cannot write /sys/kernel/out.bin"):
+    with pytest.raises(OutputError, match=r"cannot write /sys/kernel/out\.bin"):
         write_atomically("/sys/kernel/out.bin", b"x")
