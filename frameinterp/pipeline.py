@@ -41,6 +41,7 @@ from frameinterp.video import (
     VideoWriter,
     check_output_path,
     default_extension,
+    hardware_decoder,
     probe,
 )
 
@@ -207,6 +208,7 @@ def interpolate_video(
     interpolator: Interpolator | None = None,
     max_frames: int | None = None,
     queue_size: int = 8,
+    hwaccel: str | None = None,
 ) -> VideoSummary:
     """Make a video smoother (``factor`` N or target ``fps``) or slower (``slowdown``).
 
@@ -217,7 +219,8 @@ def interpolate_video(
     ``scene_threshold``/``static_threshold`` of ``None`` switch cut / duplicate detection off.
     ``interpolator`` overrides ``engine`` and ``device`` with a ready engine object.
     ``max_frames`` converts only the first that many input frames (a quick preview; audio is
-    cut at the same time).
+    cut at the same time). ``hwaccel`` (e.g. ``"cuda"``) decodes with PyAV's hardware decoder
+    when a trial decode works, and otherwise falls back to the CPU with a warning.
     The output is written under a temporary name and renamed when complete: an error or Ctrl-C
     leaves nothing behind.
     """
@@ -242,6 +245,11 @@ def interpolate_video(
     nominal_rate = info.rate if slowdown else output_rate
     time_base, exact = _time_base(info, request, scale)
     warnings: list[str] = []
+    decoder = None
+    if hwaccel is not None:
+        decoder, reason = hardware_decoder(source, hwaccel)
+        if decoder is None:
+            warnings.append(f"--hwaccel {hwaccel}: {reason}; decoding on the CPU instead")
     if not exact:
         warnings.append("output times rounded to the microsecond (the exact time base is too fine)")
     keep = (not slowdown) if keep_audio is None else keep_audio
@@ -278,7 +286,7 @@ def interpolate_video(
     reader: VideoReader | None = None
     try:
         encoder = ThreadedConsumer(encode, maxsize=queue_size, name="frameinterp-encode")
-        reader = VideoReader(info, queue_size=queue_size, measure=True)
+        reader = VideoReader(info, queue_size=queue_size, measure=True, hwaccel=decoder)
         for decoded in reader:
             planned = planner.push(decoded.time, decoded.measure)
             if planned is None:  # reader already drops non-increasing times; kept for safety

@@ -150,18 +150,38 @@ class DecodedFrame:
     corrupt: bool = False
 
 
-def _open_input(path: Path) -> av.container.InputContainer:
+def _open_input(path: Path, hwaccel: Any = None) -> av.container.InputContainer:
     if not path.exists():
         raise InputNotFoundError(f"input {str(path)!r} does not exist")
     if path.is_dir():
         raise InvalidInputError(f"{str(path)!r} is a folder; expected a video file")
     try:
-        return av.open(str(path), mode="r")
+        return av.open(str(path), mode="r", hwaccel=hwaccel)
     except (av.error.FFmpegError, UnicodeDecodeError) as error:
         raise UnsupportedMediaError(
             f"{str(path)!r} is not a video FFmpeg can read ({error}); expected a file such as "
             ".mp4, .mov or .mkv"
         ) from None
+
+
+def hardware_decoder(path: Path, device_type: str) -> tuple[Any, str | None]:
+    """PyAV hardware decoding settings for ``device_type`` if they decode ``path`` here.
+
+    Returns ``(hwaccel, None)`` when a trial decode of the first frame works, else
+    ``(None, reason)`` so the caller can fall back to software decoding and say why.
+    """
+    from av.codec.hwaccel import HWAccel, hwdevices_available
+
+    available = hwdevices_available()
+    if device_type not in available:
+        return None, f"FFmpeg here offers {', '.join(available) or 'no'} hardware decoders"
+    hwaccel = HWAccel(device_type=device_type, allow_software_fallback=True)
+    try:
+        with av.open(str(path), mode="r", hwaccel=hwaccel) as container:
+            next(container.decode(video=0))
+    except (av.error.FFmpegError, StopIteration) as error:
+        return None, f"{device_type} decoding does not work here ({error})"
+    return hwaccel, None
 
 
 def _fraction(value: Any) -> Fraction | None:
@@ -453,11 +473,18 @@ class DecodeStats:
     skipped_times: int = 0  # frames whose timestamp did not increase (dropped)
     seconds: float = 0.0  # time spent decoding and converting to RGB (in the decode thread)
     packets: int = 0  # video packets with data (each should give one frame)
+    finished: bool = False  # the whole stream was decoded and the decoder flushed
 
     @property
     def affected_frames(self) -> int:
-        """Frames lost (packets that gave no frame) or flagged damaged by the decoder."""
-        lost = max(self.bad_packets, self.packets - self.frames - self.skipped_times)
+        """Frames lost (packets that gave no frame) or flagged damaged by the decoder.
+
+        Packets still inside a (threaded) decoder when decoding stops early are not lost, so
+        packets without frames count only once the decoder has been flushed.
+        """
+        lost = self.bad_packets
+        if self.finished:
+            lost = max(lost, self.packets - self.frames - self.skipped_times)
         return lost + self.corrupt_frames
 
 
@@ -469,12 +496,19 @@ class VideoReader:
     """
 
     def __init__(
-        self, info: VideoInfo, *, queue_size: int = 8, measure: bool = True, threads: int = 0
+        self,
+        info: VideoInfo,
+        *,
+        queue_size: int = 8,
+        measure: bool = True,
+        threads: int = 0,
+        hwaccel: Any = None,
     ) -> None:
         self.info = info
         self.stats = DecodeStats()
         self._measure = measure
         self._threads = threads
+        self._hwaccel = hwaccel  # from hardware_decoder(); None decodes on the CPU
         self._worker: ThreadedIterator[DecodedFrame] = ThreadedIterator(
             self._decode, maxsize=queue_size, name="frameinterp-decode"
         )
@@ -503,7 +537,7 @@ class VideoReader:
     def _decode_frames(self, stop: threading.Event) -> Iterator[DecodedFrame]:
         info = self.info
         deep = info.bit_depth > 8
-        with _open_input(info.path) as container:
+        with _open_input(info.path, self._hwaccel) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             if self._threads:
@@ -550,6 +584,7 @@ class VideoReader:
                     begun = time_module.perf_counter()
                     index += 1
             self.stats.seconds += time_module.perf_counter() - begun
+            self.stats.finished = True
 
 
 # --------------------------------------------------------------------------------------------

@@ -217,3 +217,21 @@ def test_exception_unwritable_output_even_for_root(tmp_path):
     assert result.exit_code == 4, result.output
     assert "cannot write" in result.output and "Traceback" not in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]
+
+
+def test_preview_reports_no_corruption_and_hwaccel_falls_back(tmp_path):
+    """A --frames preview stops inside a threaded decoder: packets in flight are not 'lost'.
+    --hwaccel with a device that cannot decode here still converts, on the CPU, and says so."""
+    from frameinterp.pipeline import interpolate_video
+    from frameinterp.video import hardware_decoder
+
+    sample = Path(__file__).resolve().parents[1] / "samples" / "cup.mp4"
+    accel, reason = hardware_decoder(sample, "no-such-device")
+    assert accel is None and "hardware decoders" in reason
+    summary = interpolate_video(
+        sample, tmp_path / "out.mp4", engine="blend", device="cpu", max_frames=4,
+        hwaccel="no-such-device",
+    )  # fmt: skip
+    assert summary.corrupt_frames == 0
+    assert summary.input_frames == 4 and summary.output_frames == 8
+    assert any("--hwaccel no-such-device" in warning for warning in summary.warnings)

@@ -99,6 +99,13 @@ def slowmo(
         int | None,
         typer.Option("--frames", help="Convert only the first N input frames (a quick preview)."),
     ] = None,
+    hwaccel: Annotated[
+        str | None,
+        typer.Option(
+            help="Hardware decoding through FFmpeg (cuda, vaapi, qsv …); falls back to the CPU "
+            "with a warning when it does not work here."
+        ),
+    ] = None,
 ) -> None:
     """Smoother motion (more frames, same duration) or true slow motion with --slowdown."""
     _check_codec(codec)
@@ -140,6 +147,7 @@ def slowmo(
             overwrite=overwrite,
             progress=display.track(input_path.name),
             max_frames=frames,
+            hwaccel=hwaccel,
         )
     if not quiet:
         print_summary(console, summary)
