@@ -85,3 +85,14 @@ def test_library_entry_points_are_importable_lazily():
         "assert 'av' in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_version_and_command_order():
+    import frameinterp
+
+    result = runner.invoke(app, ["--version"])
+    assert (
+        result.exit_code == 0 and result.output.strip() == f"frameinterp {frameinterp.__version__}"
+    )
+    listing = runner.invoke(app, ["--help"]).output
+    assert listing.index("slowmo") < listing.index("pair") < listing.index("info")

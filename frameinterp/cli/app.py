@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import NoReturn, ParamSpec, TypeVar
+from typing import Annotated, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -22,6 +22,25 @@ benchmark_app = typer.Typer(
     help="Measure quality (PSNR/SSIM) and speed against baselines.", no_args_is_help=True
 )
 app.add_typer(benchmark_app, name="benchmark")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from frameinterp import __version__
+
+        typer.echo(f"frameinterp {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Smoother or slower video by synthesising the frames in between (softmax splatting)."""
+
 
 console = Console()
 err_console = Console(stderr=True)
