@@ -10,13 +10,7 @@
 // float32, like the softsplat kernels. Every launch is a grid-stride loop over `total` items.
 // Every output element is written by exactly one thread: no atomics, deterministic results.
 
-__device__ __forceinline__ float load_value(const float* pointer) { return *pointer; }
-
-__device__ __forceinline__ float load_value(const unsigned short* pointer) {
-    float value;
-    asm("cvt.f32.f16 %0, %1;" : "=f"(value) : "h"(*pointer));
-    return value;
-}
+#include "common.cuh"
 
 // One thread per output element (n, d, y, x).
 template <typename scalar_t>
@@ -25,8 +19,7 @@ __device__ void correlation_forward(
     const scalar_t* one, const scalar_t* two, float* volume) {
     const int diameter = 2 * radius + 1;
     const long long plane = (long long)height * width;
-    for (long long index = (long long)blockIdx.x * blockDim.x + threadIdx.x; index < total;
-         index += (long long)blockDim.x * gridDim.x) {
+    GRID_STRIDE_LOOP(index, total) {
         const int x = (int)(index % width);
         const int y = (int)((index / width) % height);
         const int d = (int)((index / plane) % (diameter * diameter));
@@ -39,7 +32,7 @@ __device__ void correlation_forward(
             const scalar_t* two_pixel =
                 two + (long long)n * channels * plane + (long long)y_two * width + x_two;
             for (int c = 0; c < channels; ++c) {
-                sum += load_value(one_pixel + c * plane) * load_value(two_pixel + c * plane);
+                sum += load_float(one_pixel, c * plane) * load_float(two_pixel, c * plane);
             }
         }
         volume[index] = sum / (float)channels;
@@ -53,8 +46,7 @@ __device__ void correlation_backward_one(
     const float* grad_volume, const scalar_t* two, float* grad_one) {
     const int diameter = 2 * radius + 1;
     const long long plane = (long long)height * width;
-    for (long long index = (long long)blockIdx.x * blockDim.x + threadIdx.x; index < total;
-         index += (long long)blockDim.x * gridDim.x) {
+    GRID_STRIDE_LOOP(index, total) {
         const int x = (int)(index % width);
         const int y = (int)((index / width) % height);
         const long long nc = index / plane;
@@ -68,7 +60,7 @@ __device__ void correlation_backward_one(
             const int x_two = x + d % diameter - radius;
             if (y_two >= 0 && y_two < height && x_two >= 0 && x_two < width) {
                 sum += grad_pixel[d * plane] *
-                       load_value(two_plane + (long long)y_two * width + x_two);
+                       load_float(two_plane, (long long)y_two * width + x_two);
             }
         }
         grad_one[index] = sum / (float)channels;
@@ -83,8 +75,7 @@ __device__ void correlation_backward_two(
     const float* grad_volume, const scalar_t* one, float* grad_two) {
     const int diameter = 2 * radius + 1;
     const long long plane = (long long)height * width;
-    for (long long index = (long long)blockIdx.x * blockDim.x + threadIdx.x; index < total;
-         index += (long long)blockDim.x * gridDim.x) {
+    GRID_STRIDE_LOOP(index, total) {
         const int x = (int)(index % width);
         const int y = (int)((index / width) % height);
         const long long nc = index / plane;
@@ -97,7 +88,7 @@ __device__ void correlation_backward_two(
             const int x_one = x - (d % diameter - radius);
             if (y_one >= 0 && y_one < height && x_one >= 0 && x_one < width) {
                 const long long offset = (long long)y_one * width + x_one;
-                sum += grad_sample[d * plane + offset] * load_value(one_plane + offset);
+                sum += grad_sample[d * plane + offset] * load_float(one_plane, offset);
             }
         }
         grad_two[index] = sum / (float)channels;

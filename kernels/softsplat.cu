@@ -10,19 +10,7 @@
 // Accumulators and gradients are float32. Shapes are kernel arguments: a new resolution
 // reuses the compiled module. Loops are grid-stride so any launch size covers any tensor.
 
-#define SPLAT_GRID_LOOP(index, total)                                                      \
-    for (long long index = (long long)blockIdx.x * blockDim.x + threadIdx.x; index < (total); \
-         index += (long long)blockDim.x * gridDim.x)
-
-__device__ __forceinline__ float load_float(const float* data, long long index) {
-    return data[index];
-}
-
-__device__ __forceinline__ float load_float(const unsigned short* data, long long index) {
-    float result;
-    asm("cvt.f32.f16 %0, %1;" : "=f"(result) : "h"(data[index]));
-    return result;
-}
+#include "common.cuh"
 
 // Where a source pixel lands: the top-left integer corner and the fractional offsets.
 // Returns false when the target is not finite or no corner can lie inside the frame.
@@ -51,7 +39,7 @@ template <typename T>
 __device__ void splat_forward(long long total, int channels, int height, int width,
                               const T* values, const T* flow, float* output) {
     const long long plane = (long long)height * width;
-    SPLAT_GRID_LOOP(index, total) {
+    GRID_STRIDE_LOOP(index, total) {
         const int x = (int)(index % width);
         const int y = (int)((index / width) % height);
         const long long nc = index / plane;  // n * channels + c
@@ -79,7 +67,7 @@ __device__ void splat_backward_values(long long total, int channels, int height,
                                       const T* flow, const float* grad_output,
                                       float* grad_values) {
     const long long plane = (long long)height * width;
-    SPLAT_GRID_LOOP(index, total) {
+    GRID_STRIDE_LOOP(index, total) {
         const int x = (int)(index % width);
         const int y = (int)((index / width) % height);
         const long long nc = index / plane;
@@ -109,7 +97,7 @@ __device__ void splat_backward_flow(long long total, int channels, int height, i
                                     const T* values, const T* flow, const float* grad_output,
                                     float* grad_flow) {
     const long long plane = (long long)height * width;
-    SPLAT_GRID_LOOP(index, total) {  // total = N * H * W
+    GRID_STRIDE_LOOP(index, total) {  // total = N * H * W
         const int x = (int)(index % width);
         const int y = (int)((index / width) % height);
         const long long n = index / plane;

@@ -12,53 +12,31 @@
 // N x 1 x H x W (metric), float32 or float16 (raw 16-bit words converted with PTX).
 // Shapes are kernel arguments: one compiled module serves every resolution.
 
-#define GRID_LOOP(index, total)                                                            \
-    for (long long index = (long long)blockIdx.x * blockDim.x + threadIdx.x; index < (total); \
-         index += (long long)blockDim.x * gridDim.x)
+#include "common.cuh"
 
 #define MODE_AVG 0
 #define MODE_LINEAR 1
 #define MODE_SOFT 2
-
-__device__ __forceinline__ float load_value(const float* data, long long index) {
-    return data[index];
-}
-
-__device__ __forceinline__ float load_value(const unsigned short* data, long long index) {
-    float result;
-    asm("cvt.f32.f16 %0, %1;" : "=f"(result) : "h"(data[index]));
-    return result;
-}
-
-__device__ __forceinline__ void store_value(float* data, long long index, float value) {
-    data[index] = value;
-}
-
-__device__ __forceinline__ void store_value(unsigned short* data, long long index, float value) {
-    unsigned short bits;
-    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(bits) : "f"(value));
-    data[index] = bits;
-}
 
 template <typename T>
 __device__ void splat_weighted(long long total, int channels, int height, int width, int mode,
                                const T* image, const T* flow, const T* metric,
                                const float* shift, float* accumulator) {
     const long long plane = (long long)height * width;
-    GRID_LOOP(index, total) {  // total = N * H * W
+    GRID_STRIDE_LOOP(index, total) {  // total = N * H * W
         const long long n = index / plane;
         const long long pixel = index - n * plane;
         const int y = (int)(pixel / width);
         const int x = (int)(pixel - (long long)y * width);
-        const float fx = (float)x + load_value(flow, (2 * n) * plane + pixel);
-        const float fy = (float)y + load_value(flow, (2 * n + 1) * plane + pixel);
+        const float fx = (float)x + load_float(flow, (2 * n) * plane + pixel);
+        const float fy = (float)y + load_float(flow, (2 * n + 1) * plane + pixel);
         if (!isfinite(fx) || !isfinite(fy)) continue;
         const float left = floorf(fx);
         const float top = floorf(fy);
         if (left < -1.0f || top < -1.0f || left >= (float)width || top >= (float)height) continue;
         float weight = 1.0f;
-        if (mode == MODE_LINEAR) weight = load_value(metric, n * plane + pixel);
-        if (mode == MODE_SOFT) weight = __expf(load_value(metric, n * plane + pixel) - shift[n]);
+        if (mode == MODE_LINEAR) weight = load_float(metric, n * plane + pixel);
+        if (mode == MODE_SOFT) weight = __expf(load_float(metric, n * plane + pixel) - shift[n]);
         const int x0 = (int)left;
         const int y0 = (int)top;
         const float ax = fx - left;
@@ -74,7 +52,7 @@ __device__ void splat_weighted(long long total, int channels, int height, int wi
             const long long offset = (long long)ys[corner] * width + xs[corner];
             const float share = weight * ws[corner];
             for (int c = 0; c < channels; ++c) {
-                const float value = load_value(image, (n * channels + c) * plane + pixel);
+                const float value = load_float(image, (n * channels + c) * plane + pixel);
                 atomicAdd(base + c * plane + offset, share * value);
             }
             atomicAdd(base + channels * plane + offset, share);
@@ -86,14 +64,14 @@ template <typename T>
 __device__ void splat_normalise(long long total, int channels, int height, int width,
                                 const float* accumulator, T* output) {
     const long long plane = (long long)height * width;
-    GRID_LOOP(index, total) {  // total = N * H * W
+    GRID_STRIDE_LOOP(index, total) {  // total = N * H * W
         const long long n = index / plane;
         const long long pixel = index - n * plane;
         const float* base = accumulator + n * (channels + 1) * plane;
         const float weight = base[channels * plane + pixel];
         const float scale = weight != 0.0f ? 1.0f / weight : 0.0f;
         for (int c = 0; c < channels; ++c) {
-            store_value(output, (n * channels + c) * plane + pixel, base[c * plane + pixel] * scale);
+            store_float(output, (n * channels + c) * plane + pixel, base[c * plane + pixel] * scale);
         }
     }
 }

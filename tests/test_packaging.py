@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from frameinterp.ops.cuda_runtime import kernel_source
+
 ROOT = Path(__file__).resolve().parents[1]
 KERNELS = sorted((ROOT / "kernels").glob("*.cu"))
 
@@ -18,12 +20,21 @@ KERNELS = sorted((ROOT / "kernels").glob("*.cu"))
 @pytest.mark.parametrize("arch", ["sm_80", "sm_90"])
 @pytest.mark.parametrize("source", KERNELS, ids=[k.name for k in KERNELS])
 def test_kernel_compiles(source, arch, tmp_path):
+    """Compile exactly the text NVRTC gets at run time (includes inlined), in a bare folder."""
+    inlined = tmp_path / source.name
+    inlined.write_text(kernel_source(source.name))
     result = subprocess.run(
-        ["nvcc", f"-arch={arch}", "--std=c++14", "-c", str(source), "-o", str(tmp_path / "k.o")],
+        ["nvcc", f"-arch={arch}", "--std=c++14", "-c", str(inlined), "-o", str(tmp_path / "k.o")],
         capture_output=True,
         text=True,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_kernel_source_inlines_local_includes():
+    text = kernel_source("softsplat.cu")
+    assert "#include" not in text and "#pragma once" not in text
+    assert text.count("__device__ __forceinline__ float load_float(const float*") == 1
 
 
 def test_kernel_sources_exist():
@@ -67,7 +78,7 @@ def test_wheel_ships_kernels(tmp_path):
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
-    assert int(result.stdout) == len((ROOT / "kernels" / "softsplat.cu").read_text())
+    assert int(result.stdout) == len(kernel_source("softsplat.cu"))
 
 
 def test_every_subpackage_is_listed_for_the_wheel():

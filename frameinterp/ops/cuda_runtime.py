@@ -20,8 +20,28 @@ MAX_BLOCKS = 65535 * 8  # grid-stride loops cover the rest
 
 
 def kernel_source(filename: str) -> str:
-    """Text of ``kernels/<filename>``, read from the installed package data."""
-    return importlib.resources.files("frameinterp.kernels").joinpath(filename).read_text()
+    """Text of ``kernels/<filename>`` from the installed package data, local includes inlined.
+
+    NVRTC gets one self-contained source: each ``#include "x.cuh"`` line is replaced by that
+    file's text (once per file), so no include path has to exist at run time.
+    """
+    folder = importlib.resources.files("frameinterp.kernels")
+    inlined: set[str] = set()
+
+    def expand(name: str) -> str:
+        lines = []
+        for line in folder.joinpath(name).read_text().splitlines():
+            stripped = line.strip()
+            if stripped.startswith('#include "') and stripped.endswith('"'):
+                included = stripped[len('#include "') : -1]
+                if included not in inlined:
+                    inlined.add(included)
+                    lines.append(expand(included))
+            elif stripped != "#pragma once":
+                lines.append(line)
+        return "\n".join(lines)
+
+    return expand(filename) + "\n"
 
 
 @functools.cache
