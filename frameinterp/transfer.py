@@ -31,8 +31,12 @@ def _host_tensor(image: np.ndarray) -> torch.Tensor:
 
 
 def to_float(pixels: torch.Tensor, dtype: np.dtype) -> torch.Tensor:
-    """H×W×3 integer pixels (any device) → (3, H, W) float32 in [0, 1]."""
-    return pixels.permute(2, 0, 1).float().div_(_scale(dtype))
+    """H×W×3 integer pixels (any device) → contiguous (3, H, W) float32 in [0, 1].
+
+    Contiguous planes, so engines that read one channel at a time (OpenCV's remap) need no copy.
+    """
+    planes = pixels.permute(2, 0, 1).to(dtype=torch.float32, memory_format=torch.contiguous_format)
+    return planes.div_(_scale(dtype))
 
 
 def to_pixels(frame: torch.Tensor, dtype: np.dtype) -> torch.Tensor:

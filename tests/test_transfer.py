@@ -34,3 +34,8 @@ def test_values_are_scaled_and_clipped():
     frame = torch.tensor([-0.5, 0.5, 1.5]).view(3, 1, 1)
     np.testing.assert_array_equal(transfer.download(frame)[0, 0], [0, 128, 255])
     np.testing.assert_array_equal(transfer.download(frame, np.uint16)[0, 0], [0, 32768, 65535])
+
+
+def test_upload_gives_contiguous_planes():
+    image = np.zeros((5, 7, 3), dtype=np.uint8)
+    assert FrameTransfer("cpu").upload(image).is_contiguous()
