@@ -33,6 +33,7 @@ __all__ = [
     "box_mean",
     "downscale",
     "estimate_flows",
+    "estimate_flows_rgb",
     "flow_scale",
     "pyramid",
 ]
@@ -225,36 +226,62 @@ def estimate_flows(
     Runs on the CPU whatever the images' device, and returns CPU float32 tensors. The caller
     chooses the resolution (see ``flow_scale``): pass already downscaled images.
     """
-    options = options or FlowOptions()
     if image0.shape != image1.shape or image0.ndim != 4 or image0.shape[:2] != (1, 3):
         raise InvalidInputError(
             "estimate_flows needs two 1×3×H×W images of the same size, got "
             f"{tuple(image0.shape)} and {tuple(image1.shape)}"
         )
-    rgb0 = np.ascontiguousarray(image0[0].detach().float().cpu().clamp(0, 1).permute(1, 2, 0))
-    rgb1 = np.ascontiguousarray(image1[0].detach().float().cpu().clamp(0, 1).permute(1, 2, 0))
+    rgb0, rgb1 = (
+        image[0].detach().float().cpu().permute(1, 2, 0).numpy() for image in (image0, image1)
+    )
+    forward, backward = estimate_flows_rgb(rgb0, rgb1, options)
+    return tuple(  # type: ignore[return-value]
+        torch.from_numpy(flow).permute(2, 0, 1)[None].contiguous() for flow in (forward, backward)
+    )
+
+
+def estimate_flows_rgb(
+    rgb0: np.ndarray, rgb1: np.ndarray, options: FlowOptions | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``estimate_flows`` on h×w×3 float32 arrays in [0, 1]; returns two h×w×2 float32 flows.
+
+    The CPU engine's entry point: its frames are already host arrays in this layout.
+    """
+    options = options or FlowOptions()
+    if rgb0.shape != rgb1.shape or rgb0.ndim != 3 or rgb0.shape[2] != 3:
+        raise InvalidInputError(
+            "estimate_flows_rgb needs two h×w×3 arrays of the same size, got "
+            f"{rgb0.shape} and {rgb1.shape}"
+        )
+    rgb0 = np.clip(rgb0, 0.0, 1.0, dtype=np.float32)
+    rgb1 = np.clip(rgb1, 0.0, 1.0, dtype=np.float32)
     grey0 = cv2.cvtColor(np.rint(rgb0 * 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
     grey1 = cv2.cvtColor(np.rint(rgb1 * 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
     matching = options.match_radius > 0 and min(rgb0.shape[:2]) >= 2**options.match_levels * 4
-    pyramid0 = pyramid(rgb0, options.match_levels) if matching else [rgb0]
-    pyramid1 = pyramid(rgb1, options.match_levels) if matching else [rgb1]
 
-    def one_direction(
-        sources: list[np.ndarray],
-        targets: list[np.ndarray],
-        grey_source: np.ndarray,
-        grey_target: np.ndarray,
-    ) -> torch.Tensor:
+    def dis(source: np.ndarray, target: np.ndarray) -> np.ndarray:
         # An output buffer passed as the third argument changes DIS's result (it is read as a
         # starting point), so ``None`` it is; the stubs do not list that overload.
-        flow = _dis(options).calc(grey_source, grey_target, None)  # type: ignore[call-overload]
-        if matching:
-            candidate = block_match(sources, targets, options)
-            flow = _select(sources[0], targets[0], flow, candidate, options.selection_window)
-        return torch.from_numpy(np.ascontiguousarray(flow)).permute(2, 0, 1)[None].contiguous()
+        return _dis(options).calc(source, target, None)  # type: ignore[call-overload]
 
-    # The two directions are independent and OpenCV releases the GIL: run them side by side.
+    # DIS is one long call that releases the GIL: both directions run in the pool, side by
+    # side. Block matching is many short OpenCV calls; two Python threads doing that spend
+    # their time handing the GIL back and forth (measured: no faster than one thread), so
+    # this thread does both directions' matching while DIS runs.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        forward = pool.submit(one_direction, pyramid0, pyramid1, grey0, grey1)
-        backward = pool.submit(one_direction, pyramid1, pyramid0, grey1, grey0)
-        return forward.result(), backward.result()
+        dis_forward = pool.submit(dis, grey0, grey1)
+        dis_backward = pool.submit(dis, grey1, grey0)
+        if not matching:
+            return dis_forward.result(), dis_backward.result()
+        pyramid0 = pyramid(rgb0, options.match_levels)
+        pyramid1 = pyramid(rgb1, options.match_levels)
+        candidate_forward = block_match(pyramid0, pyramid1, options)
+        candidate_backward = block_match(pyramid1, pyramid0, options)
+        window = options.selection_window
+        backward = pool.submit(
+            lambda: _select(
+                pyramid1[0], pyramid0[0], dis_backward.result(), candidate_backward, window
+            )
+        )
+        forward = _select(pyramid0[0], pyramid1[0], dis_forward.result(), candidate_forward, window)
+        return forward, backward.result()

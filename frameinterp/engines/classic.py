@@ -41,7 +41,13 @@ import torch
 import torch.nn.functional as F
 
 from frameinterp.errors import InvalidInputError
-from frameinterp.flow import FlowOptions, downscale, estimate_flows, flow_scale
+from frameinterp.flow import (
+    FlowOptions,
+    downscale,
+    estimate_flows,
+    estimate_flows_rgb,
+    flow_scale,
+)
 from frameinterp.ops import backwarp, softsplat
 from frameinterp.tiling import plan_tiles
 
@@ -51,6 +57,9 @@ __all__ = ["ClassicInterpolator", "ClassicOptions", "fill_holes"]
 _METRIC_FLOOR = -50.0
 # Summed softmax weight below which nothing is considered to have landed at a pixel.
 _LANDED = 1e-6
+_REPLICATE = cv2.BORDER_REPLICATE
+# cv2.transform matrix: the mean of three channels.
+_CHANNEL_MEAN = np.full((1, 3), 1.0 / 3.0, dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -144,8 +153,13 @@ class _PairState:
     """What the classic engine computes once per pair and reuses for every time."""
 
     flows: torch.Tensor  # 2×2×h×w: F01 and F10 at the working scale
-    motions: torch.Tensor  # 2×2×h×w: what each direction's pixels carry (F01 and -F10)
-    weights: torch.Tensor  # 2×1×h×w: exp(metric), the softmax weights
+    carried: torch.Tensor  # 2×3×h×w: what each direction splats, (F01, 1)·w0 and (-F10, 1)·w1
+
+    @staticmethod
+    def of(flows: torch.Tensor, weights: torch.Tensor) -> _PairState:
+        """The state from both flows (2×2×h×w) and their softmax weights (2×1×h×w)."""
+        motions = torch.stack([flows[0], -flows[1]])
+        return _PairState(flows=flows, carried=torch.cat([motions * weights, weights], dim=1))
 
 
 class ClassicInterpolator:
@@ -180,6 +194,8 @@ class ClassicInterpolator:
     def _interpolate(
         self, frame0: torch.Tensor, frame1: torch.Tensor, times: Sequence[float]
     ) -> list[torch.Tensor]:
+        if self._use_opencv(frame0):
+            return self._interpolate_opencv(frame0, frame1, times)
         image0 = frame0[None].float()
         image1 = frame1[None].float()
         height, width = image0.shape[-2:]
@@ -187,20 +203,35 @@ class ClassicInterpolator:
         small0 = downscale(image0, scale)
         small1 = downscale(image1, scale)
         state = self._prepare(small0, small1)
-        if self._use_opencv(image0):
-            # One contiguous plane per channel: cv2.remap reads them in place, no copies.
-            source0 = image0[0].contiguous().numpy()
-            source1 = image1[0].contiguous().numpy()
-            return [
-                self._synthesise_opencv(
-                    source0, source1, self._fields(state, float(t)), float(t)
-                ).to(frame0.dtype)[0]
-                for t in times
-            ]
         return [
             self._synthesise(image0, image1, self._fields(state, float(t)), float(t)).to(
                 frame0.dtype
             )[0]
+            for t in times
+        ]
+
+    def _interpolate_opencv(
+        self, frame0: torch.Tensor, frame1: torch.Tensor, times: Sequence[float]
+    ) -> list[torch.Tensor]:
+        """The CPU path: everything but the splatting in OpenCV on H×W×3 arrays.
+
+        Frames uploaded from H×W×3 pixels (``FrameTransfer``, the benchmark) are already laid
+        out that way, so no copy is made of them; the frames returned share that layout.
+        """
+        rgb0 = _host_rgb(frame0)
+        rgb1 = _host_rgb(frame1)
+        height, width = rgb0.shape[:2]
+        scale = flow_scale(height, width, self.options.flow.max_side)
+        small0 = _downscale_rgb(rgb0, scale)
+        small1 = _downscale_rgb(rgb1, scale)
+        started = time.perf_counter()
+        flow01, flow10 = estimate_flows_rgb(small0, small1, self.options.flow)
+        self.flow_seconds += time.perf_counter() - started
+        state = self._prepare_opencv(small0, small1, flow01, flow10)
+        return [
+            self._synthesise_opencv(rgb0, rgb1, self._fields(state, float(t)), float(t)).to(
+                frame0.dtype
+            )
             for t in times
         ]
 
@@ -248,9 +279,32 @@ class ClassicInterpolator:
         round_trip = flows + backwarp(reverse, flows)
         disagreement = torch.hypot(round_trip[:, :1], round_trip[:, 1:])
         metric = -self.options.alpha * colour_error - self.options.consistency * disagreement
-        weights = torch.exp(metric.clamp(min=_METRIC_FLOOR))
-        motions = torch.cat([flow01, -flow10])
-        return _PairState(flows=flows, motions=motions, weights=weights)
+        return _PairState.of(flows, torch.exp(metric.clamp(min=_METRIC_FLOOR)))
+
+    def _prepare_opencv(
+        self, small0: np.ndarray, small1: np.ndarray, flow01: np.ndarray, flow10: np.ndarray
+    ) -> _PairState:
+        """``_prepare`` with ``cv2.remap`` for the two backward warps (h×w×C arrays)."""
+        height, width = small0.shape[:2]
+        xs = np.arange(width, dtype=np.float32)[None, :]
+        ys = np.arange(height, dtype=np.float32)[:, None]
+        weights = []
+        for source, target, flow, reverse in (
+            (small0, small1, flow01, flow10),
+            (small1, small0, flow10, flow01),
+        ):
+            map_x = flow[:, :, 0] + xs
+            map_y = flow[:, :, 1] + ys
+            warped = cv2.remap(target, map_x, map_y, cv2.INTER_LINEAR, borderMode=_REPLICATE)
+            colour_error = cv2.transform(cv2.absdiff(source, warped), _CHANNEL_MEAN)
+            round_trip = flow + cv2.remap(
+                reverse, map_x, map_y, cv2.INTER_LINEAR, borderMode=_REPLICATE
+            )
+            disagreement = np.hypot(round_trip[:, :, 0], round_trip[:, :, 1])
+            metric = -self.options.alpha * colour_error - self.options.consistency * disagreement
+            weights.append(np.exp(np.maximum(metric, np.float32(_METRIC_FLOOR))))
+        flows = torch.from_numpy(np.stack([flow01, flow10])).permute(0, 3, 1, 2).contiguous()
+        return _PairState.of(flows, torch.from_numpy(np.stack(weights))[:, None])
 
     def _motion_at(self, state: _PairState, t: float) -> tuple[torch.Tensor, torch.Tensor]:
         """Velocity field M (1×2×h×w) at time t and frame 0's visibility share (1×1×h×w)."""
@@ -258,8 +312,7 @@ class ClassicInterpolator:
         travel = state.flows * torch.tensor([t, 1.0 - t], device=state.flows.device).view(
             2, 1, 1, 1
         )
-        carried = torch.cat([state.motions * state.weights, state.weights], dim=1)
-        landed = softsplat(carried, travel, mode="sum") * time_weights
+        landed = softsplat(state.carried, travel, mode="sum") * time_weights
         # Sums over the two directions written out: faster than a reduction on the CPU.
         numerator = landed[:1, :2] + landed[1:, :2]
         density = landed[:, 2:]  # D0, D1
@@ -308,48 +361,84 @@ class ClassicInterpolator:
     def _synthesise_opencv(
         self, source0: np.ndarray, source1: np.ndarray, fields: torch.Tensor, t: float
     ) -> torch.Tensor:
-        """The same sampling as the torch path with ``cv2.remap`` on each 3×H×W frame's planes
-        (several times faster on the CPU; coordinates resolve to 1/32 pixel, far below what
-        8-bit output shows)."""
-        height, width = source0.shape[1:]
+        """The same sampling as the torch path with OpenCV on H×W×3 frames, tile by tile.
+
+        The working-scale fields are upsampled by ``cv2.warpAffine`` (no coordinate maps to
+        build), and each frame is sampled in one ``cv2.remap`` of all three channels.
+        Coordinates resolve to 1/32 pixel, far below what 8-bit output shows. Returns a
+        3×H×W view of an H×W×3 array.
+        """
+        height, width = source0.shape[:2]
         small_height, small_width = fields.shape[-2:]
         scale_x = width / small_width
         scale_y = height / small_height
-        small = np.ascontiguousarray(fields[0].permute(1, 2, 0).numpy())
-        output = torch.empty(1, 3, height, width)
-        planes = output[0].numpy()
+        planes = fields[0].numpy()
+        velocity_small_x = planes[0] * np.float32(scale_x)
+        velocity_small_y = planes[1] * np.float32(scale_y)
+        share_small = np.ascontiguousarray(planes[2])
+        output = np.empty((height, width, 3), dtype=np.float32)
         for tile in plan_tiles(height, width, self.options.tile_size, 0):
-            xs = np.arange(tile.x0, tile.x1, dtype=np.float32)[None, :]
-            ys = np.arange(tile.y0, tile.y1, dtype=np.float32)[:, None]
+            # Output pixel centre (x + 0.5) lands at (x + 0.5) / scale - 0.5 in the small grid,
+            # F.interpolate's convention (and grid_sample's in the torch path).
+            to_small = np.array(
+                [
+                    [1.0 / scale_x, 0.0, (tile.x0 + 0.5) / scale_x - 0.5],
+                    [0.0, 1.0 / scale_y, (tile.y0 + 0.5) / scale_y - 0.5],
+                ]
+            )
+            size = (tile.width, tile.height)
+
+            def upsample(
+                plane: np.ndarray, to_small: np.ndarray = to_small, size: tuple[int, int] = size
+            ) -> np.ndarray:
+                return cv2.warpAffine(
+                    plane,
+                    to_small,
+                    size,
+                    flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                    borderMode=_REPLICATE,
+                )
+
+            velocity_x = upsample(velocity_small_x)
+            velocity_y = upsample(velocity_small_y)
+            share0 = upsample(share_small)
             shape = (tile.height, tile.width)
-            sampled = cv2.remap(
-                small,
-                np.ascontiguousarray(np.broadcast_to((xs + 0.5) / scale_x - 0.5, shape)),
-                np.ascontiguousarray(np.broadcast_to((ys + 0.5) / scale_y - 0.5, shape)),
+            xs = np.arange(tile.x0, tile.x1, dtype=np.float32)
+            ys = np.arange(tile.y0, tile.y1, dtype=np.float32)[:, None]
+            grid_x = np.ascontiguousarray(np.broadcast_to(xs, shape))
+            grid_y = np.ascontiguousarray(np.broadcast_to(ys, shape))
+            colour0 = cv2.remap(
+                source0,
+                cv2.scaleAdd(velocity_x, -t, grid_x),
+                cv2.scaleAdd(velocity_y, -t, grid_y),
                 cv2.INTER_LINEAR,
-                borderMode=cv2.BORDER_REPLICATE,
+                borderMode=_REPLICATE,
             )
-            velocity_x = sampled[:, :, 0] * np.float32(scale_x)
-            velocity_y = sampled[:, :, 1] * np.float32(scale_y)
-            share0 = sampled[:, :, 2]
-            # Fixed-point maps, computed once and used for all three planes.
-            maps0 = cv2.convertMaps(
-                xs - np.float32(t) * velocity_x, ys - np.float32(t) * velocity_y, cv2.CV_16SC2
+            colour1 = cv2.remap(
+                source1,
+                cv2.scaleAdd(velocity_x, 1.0 - t, grid_x),
+                cv2.scaleAdd(velocity_y, 1.0 - t, grid_y),
+                cv2.INTER_LINEAR,
+                borderMode=_REPLICATE,
             )
-            maps1 = cv2.convertMaps(
-                xs + np.float32(1.0 - t) * velocity_x,
-                ys + np.float32(1.0 - t) * velocity_y,
-                cv2.CV_16SC2,
-            )
-            for channel in range(3):
-                colour0 = cv2.remap(
-                    source0[channel], *maps0, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-                )
-                colour1 = cv2.remap(
-                    source1[channel], *maps1, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-                )
-                target = planes[channel, tile.y0 : tile.y1, tile.x0 : tile.x1]
-                np.subtract(colour0, colour1, out=colour0)
-                np.multiply(colour0, share0, out=colour0)
-                np.add(colour1, colour0, out=target)
-        return output
+            np.subtract(colour0, colour1, out=colour0)
+            np.multiply(colour0, share0[:, :, None], out=colour0)
+            np.add(colour1, colour0, out=output[tile.y0 : tile.y1, tile.x0 : tile.x1])
+        return torch.from_numpy(output).permute(2, 0, 1)
+
+
+def _host_rgb(frame: torch.Tensor) -> np.ndarray:
+    """A (3, H, W) CPU frame as an H×W×3 float32 array; no copy when it is laid out so."""
+    return np.ascontiguousarray(frame.detach().float().permute(1, 2, 0).numpy())
+
+
+def _downscale_rgb(rgb: np.ndarray, scale: int) -> np.ndarray:
+    """``flow.downscale`` for an H×W×3 float32 array (OpenCV's area resize when it divides)."""
+    height, width = rgb.shape[:2]
+    if scale == 1:
+        return rgb
+    if height % scale == 0 and width % scale == 0:
+        size = (width // scale, height // scale)
+        return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    small = downscale(torch.from_numpy(rgb).permute(2, 0, 1)[None], scale)
+    return np.ascontiguousarray(small[0].permute(1, 2, 0).numpy())
