@@ -384,38 +384,26 @@ class ClassicInterpolator:
         velocity_small_y = planes[1] * np.float32(scale_y)
         share_small = np.ascontiguousarray(planes[2])
         tiles = plan_tiles(height, width, self.options.tile_size, 0)
-        output = np.empty((height, width, 3), dtype=np.float32) if len(tiles) > 1 else None
+        whole = len(tiles) == 1
+        output: np.ndarray = np.empty((0, 0, 3), dtype=np.float32)
+        if not whole:
+            output = np.empty((height, width, 3), dtype=np.float32)
         for tile in tiles:
             size = (tile.width, tile.height)
-            if output is None:  # one tile, the whole frame: a plain resize does the same
-                # Output pixel centre (x + 0.5) lands at (x + 0.5) / scale - 0.5 in the small
-                # grid, F.interpolate's convention (and grid_sample's in the torch path).
-
-                def upsample(plane: np.ndarray, size: tuple[int, int] = size) -> np.ndarray:
-                    return cv2.resize(plane, size, interpolation=cv2.INTER_LINEAR)
-
-            else:
+            # Output pixel centre (x + 0.5) lands at (x + 0.5) / scale - 0.5 in the small grid,
+            # F.interpolate's convention (and grid_sample's in the torch path); with one tile,
+            # the whole frame, a plain resize does the same.
+            to_small = None
+            if not whole:
                 to_small = np.array(
                     [
                         [1.0 / scale_x, 0.0, (tile.x0 + 0.5) / scale_x - 0.5],
                         [0.0, 1.0 / scale_y, (tile.y0 + 0.5) / scale_y - 0.5],
                     ]
                 )
-
-                def upsample(
-                    plane: np.ndarray, to_small: np.ndarray = to_small, size: tuple[int, int] = size
-                ) -> np.ndarray:
-                    return cv2.warpAffine(
-                        plane,
-                        to_small,
-                        size,
-                        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                        borderMode=_REPLICATE,
-                    )
-
-            velocity_x = upsample(velocity_small_x)
-            velocity_y = upsample(velocity_small_y)
-            weight0 = upsample(share_small)
+            velocity_x = _upsample(velocity_small_x, size, to_small)
+            velocity_y = _upsample(velocity_small_y, size, to_small)
+            weight0 = _upsample(share_small, size, to_small)
             shape = (tile.height, tile.width)
             xs = np.arange(tile.x0, tile.x1, dtype=np.float32)
             ys = np.arange(tile.y0, tile.y1, dtype=np.float32)[:, None]
@@ -440,12 +428,21 @@ class ClassicInterpolator:
             weight0 *= np.float32(_BLEND_SCALE)
             weight1 = np.float32(_BLEND_SCALE) - weight0
             blended = cv2.blendLinear(colour0, colour1, weight0, weight1)
-            if output is None:
+            if whole:
                 output = blended
             else:
                 output[tile.y0 : tile.y1, tile.x0 : tile.x1] = blended
-        assert output is not None  # plan_tiles gives at least one tile
         return torch.from_numpy(output).permute(2, 0, 1)
+
+
+def _upsample(plane: np.ndarray, size: tuple[int, int], to_small: np.ndarray | None) -> np.ndarray:
+    """Bilinear samples of a working-scale plane on a full-resolution tile of ``size``: the
+    whole frame (``to_small`` None) or the tile that the affine map ``to_small`` describes."""
+    if to_small is None:
+        return cv2.resize(plane, size, interpolation=cv2.INTER_LINEAR)
+    return cv2.warpAffine(
+        plane, to_small, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=_REPLICATE
+    )
 
 
 def _host_rgb(frame: torch.Tensor) -> np.ndarray:
