@@ -218,6 +218,18 @@ def _select(
     return np.where((second_error < first_error)[:, :, None], second, first)
 
 
+_POOL: list[ThreadPoolExecutor] = []
+
+
+def _pool() -> ThreadPoolExecutor:
+    """Two worker threads kept for the life of the process, one per flow direction: starting
+    threads for every pair cost more than some of the work they ran. A task given to it may
+    wait only for tasks submitted before it (FIFO: those have started)."""
+    if not _POOL:
+        _POOL.append(ThreadPoolExecutor(max_workers=2, thread_name_prefix="frameinterp-flow"))
+    return _POOL[0]
+
+
 def estimate_flows(
     image0: torch.Tensor, image1: torch.Tensor, options: FlowOptions | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -268,20 +280,18 @@ def estimate_flows_rgb(
     # side. Block matching is many short OpenCV calls; two Python threads doing that spend
     # their time handing the GIL back and forth (measured: no faster than one thread), so
     # this thread does both directions' matching while DIS runs.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        dis_forward = pool.submit(dis, grey0, grey1)
-        dis_backward = pool.submit(dis, grey1, grey0)
-        if not matching:
-            return dis_forward.result(), dis_backward.result()
-        pyramid0 = pyramid(rgb0, options.match_levels)
-        pyramid1 = pyramid(rgb1, options.match_levels)
-        candidate_forward = block_match(pyramid0, pyramid1, options)
-        candidate_backward = block_match(pyramid1, pyramid0, options)
-        window = options.selection_window
-        backward = pool.submit(
-            lambda: _select(
-                pyramid1[0], pyramid0[0], dis_backward.result(), candidate_backward, window
-            )
-        )
-        forward = _select(pyramid0[0], pyramid1[0], dis_forward.result(), candidate_forward, window)
-        return forward, backward.result()
+    pool = _pool()
+    dis_forward = pool.submit(dis, grey0, grey1)
+    dis_backward = pool.submit(dis, grey1, grey0)
+    if not matching:
+        return dis_forward.result(), dis_backward.result()
+    pyramid0 = pyramid(rgb0, options.match_levels)
+    pyramid1 = pyramid(rgb1, options.match_levels)
+    candidate_forward = block_match(pyramid0, pyramid1, options)
+    candidate_backward = block_match(pyramid1, pyramid0, options)
+    window = options.selection_window
+    backward = pool.submit(
+        lambda: _select(pyramid1[0], pyramid0[0], dis_backward.result(), candidate_backward, window)
+    )
+    forward = _select(pyramid0[0], pyramid1[0], dis_forward.result(), candidate_forward, window)
+    return forward, backward.result()
