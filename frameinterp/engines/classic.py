@@ -214,25 +214,28 @@ class ClassicInterpolator:
     def _interpolate_opencv(
         self, frame0: torch.Tensor, frame1: torch.Tensor, times: Sequence[float]
     ) -> list[torch.Tensor]:
-        """The CPU path: everything but the splatting in OpenCV on H×W×3 arrays.
+        """The CPU path: everything but the splatting in OpenCV, on the frames' own memory.
 
-        Frames uploaded from H×W×3 pixels (``FrameTransfer``, the benchmark) are already laid
-        out that way, so no copy is made of them; the frames returned share that layout.
+        Frames laid out channel-last (an H×W×3 image permuted, as the benchmark uploads them)
+        are sampled as H×W×3 arrays, one ``cv2.remap`` for all three channels, and the frames
+        returned are laid out the same way; contiguous planes (``FrameTransfer.upload``) are
+        sampled plane by plane and give contiguous planes. Neither layout is copied.
         """
-        rgb0 = _host_rgb(frame0)
-        rgb1 = _host_rgb(frame1)
-        height, width = rgb0.shape[:2]
+        channel_last = _is_channel_last(frame0) and _is_channel_last(frame1)
+        source0, source1 = (_host_layout(frame, channel_last) for frame in (frame0, frame1))
+        height, width = frame0.shape[-2:]
         scale = flow_scale(height, width, self.options.flow.max_side)
-        small0 = _downscale_rgb(rgb0, scale)
-        small1 = _downscale_rgb(rgb1, scale)
+        small0, small1 = (
+            _downscale_host(source, scale, channel_last) for source in (source0, source1)
+        )
         started = time.perf_counter()
         flow01, flow10 = estimate_flows_rgb(small0, small1, self.options.flow)
         self.flow_seconds += time.perf_counter() - started
         state = self._prepare_opencv(small0, small1, flow01, flow10)
         return [
-            self._synthesise_opencv(rgb0, rgb1, self._fields(state, float(t)), float(t)).to(
-                frame0.dtype
-            )
+            self._synthesise_opencv(
+                source0, source1, self._fields(state, float(t)), float(t), channel_last
+            ).to(frame0.dtype)
             for t in times
         ]
 
@@ -367,16 +370,22 @@ class ClassicInterpolator:
         return output
 
     def _synthesise_opencv(
-        self, source0: np.ndarray, source1: np.ndarray, fields: torch.Tensor, t: float
+        self,
+        source0: np.ndarray,
+        source1: np.ndarray,
+        fields: torch.Tensor,
+        t: float,
+        channel_last: bool,
     ) -> torch.Tensor:
-        """The same sampling as the torch path with OpenCV on H×W×3 frames, tile by tile.
+        """The same sampling as the torch path with OpenCV, tile by tile, on H×W×3 frames
+        (``channel_last``) or 3×H×W planes; the result is laid out like the sources.
 
-        The working-scale fields are upsampled by ``cv2.warpAffine`` (no coordinate maps to
-        build), and each frame is sampled in one ``cv2.remap`` of all three channels.
-        Coordinates resolve to 1/32 pixel, far below what 8-bit output shows. Returns a
-        3×H×W view of an H×W×3 array.
+        The working-scale fields are upsampled by ``cv2.resize`` (``cv2.warpAffine`` for a
+        tile); H×W×3 frames are sampled by one ``cv2.remap`` each, planes by one each with
+        fixed-point maps computed once. Coordinates resolve to 1/32 pixel, far below what
+        8-bit output shows.
         """
-        height, width = source0.shape[:2]
+        height, width = source0.shape[:2] if channel_last else source0.shape[1:]
         small_height, small_width = fields.shape[-2:]
         scale_x = width / small_width
         scale_y = height / small_height
@@ -386,9 +395,8 @@ class ClassicInterpolator:
         share_small = np.ascontiguousarray(planes[2])
         tiles = plan_tiles(height, width, self.options.tile_size, 0)
         whole = len(tiles) == 1
-        output: np.ndarray = np.empty((0, 0, 3), dtype=np.float32)
-        if not whole:
-            output = np.empty((height, width, 3), dtype=np.float32)
+        shape = (height, width, 3) if channel_last else (3, height, width)
+        output = np.empty(shape, dtype=np.float32)
         for tile in tiles:
             size = (tile.width, tile.height)
             # Output pixel centre (x + 0.5) lands at (x + 0.5) / scale - 0.5 in the small grid,
@@ -405,35 +413,40 @@ class ClassicInterpolator:
             velocity_x = _upsample(velocity_small_x, size, to_small)
             velocity_y = _upsample(velocity_small_y, size, to_small)
             weight0 = _upsample(share_small, size, to_small)
-            shape = (tile.height, tile.width)
+            tile_shape = (tile.height, tile.width)
             xs = np.arange(tile.x0, tile.x1, dtype=np.float32)
             ys = np.arange(tile.y0, tile.y1, dtype=np.float32)[:, None]
-            grid_x = np.ascontiguousarray(np.broadcast_to(xs, shape))
-            grid_y = np.ascontiguousarray(np.broadcast_to(ys, shape))
-            colour0 = cv2.remap(
-                source0,
-                cv2.scaleAdd(velocity_x, -t, grid_x),
-                cv2.scaleAdd(velocity_y, -t, grid_y),
-                cv2.INTER_LINEAR,
-                borderMode=_REPLICATE,
-            )
-            colour1 = cv2.remap(
-                source1,
+            grid_x = np.ascontiguousarray(np.broadcast_to(xs, tile_shape))
+            grid_y = np.ascontiguousarray(np.broadcast_to(ys, tile_shape))
+            maps0 = (cv2.scaleAdd(velocity_x, -t, grid_x), cv2.scaleAdd(velocity_y, -t, grid_y))
+            maps1 = (
                 cv2.scaleAdd(velocity_x, 1.0 - t, grid_x),
                 cv2.scaleAdd(velocity_y, 1.0 - t, grid_y),
-                cv2.INTER_LINEAR,
-                borderMode=_REPLICATE,
             )
             # blendLinear divides by (w0 + w1 + 1e-5): weights that sum to 1e5 make that
             # constant vanish in float32 (frame 0's share, and the rest to frame 1).
             weight0 *= np.float32(_BLEND_SCALE)
             weight1 = np.float32(_BLEND_SCALE) - weight0
-            blended = cv2.blendLinear(colour0, colour1, weight0, weight1)
-            if whole:
-                output = blended
-            else:
-                output[tile.y0 : tile.y1, tile.x0 : tile.x1] = blended
-        return torch.from_numpy(output).permute(2, 0, 1)
+            rows, columns = slice(tile.y0, tile.y1), slice(tile.x0, tile.x1)
+            if channel_last:
+                colour0 = cv2.remap(source0, *maps0, cv2.INTER_LINEAR, borderMode=_REPLICATE)
+                colour1 = cv2.remap(source1, *maps1, cv2.INTER_LINEAR, borderMode=_REPLICATE)
+                output[rows, columns] = cv2.blendLinear(colour0, colour1, weight0, weight1)
+                continue
+            # Fixed-point maps, computed once and used for all three planes.
+            fixed0 = cv2.convertMaps(*maps0, cv2.CV_16SC2)
+            fixed1 = cv2.convertMaps(*maps1, cv2.CV_16SC2)
+            for channel in range(3):
+                colour0 = cv2.remap(
+                    source0[channel], *fixed0, cv2.INTER_LINEAR, borderMode=_REPLICATE
+                )
+                colour1 = cv2.remap(
+                    source1[channel], *fixed1, cv2.INTER_LINEAR, borderMode=_REPLICATE
+                )
+                output[channel, rows, columns] = cv2.blendLinear(colour0, colour1, weight0, weight1)
+        if channel_last:
+            return torch.from_numpy(output).permute(2, 0, 1)
+        return torch.from_numpy(output)
 
 
 def _splat_cpu(values: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
@@ -452,9 +465,32 @@ def _upsample(plane: np.ndarray, size: tuple[int, int], to_small: np.ndarray | N
     )
 
 
-def _host_rgb(frame: torch.Tensor) -> np.ndarray:
-    """A (3, H, W) CPU frame as an H×W×3 float32 array; no copy when it is laid out so."""
-    return np.ascontiguousarray(frame.detach().float().permute(1, 2, 0).numpy())
+def _is_channel_last(frame: torch.Tensor) -> bool:
+    """Whether a (3, H, W) frame is a view of an H×W×3 array."""
+    return frame.permute(1, 2, 0).is_contiguous()
+
+
+def _host_layout(frame: torch.Tensor, channel_last: bool) -> np.ndarray:
+    """A (3, H, W) CPU frame as float32 H×W×3 (``channel_last``) or 3×H×W numpy; no copy
+    when it is already laid out so."""
+    frame = frame.detach().float()
+    if channel_last:
+        return np.ascontiguousarray(frame.permute(1, 2, 0).numpy())
+    return np.ascontiguousarray(frame.numpy())
+
+
+def _downscale_host(source: np.ndarray, scale: int, channel_last: bool) -> np.ndarray:
+    """H×W×3 (``channel_last``) or 3×H×W float32 → the h×w×3 image ``flow.downscale`` gives."""
+    if channel_last:
+        return _downscale_rgb(source, scale)
+    height, width = source.shape[1:]
+    if scale > 1 and height % scale == 0 and width % scale == 0:
+        size = (width // scale, height // scale)
+        return cv2.merge(
+            [cv2.resize(plane, size, interpolation=cv2.INTER_AREA) for plane in source]
+        )
+    small = downscale(torch.from_numpy(source)[None], scale)
+    return np.ascontiguousarray(small[0].permute(1, 2, 0).numpy())
 
 
 def _downscale_rgb(rgb: np.ndarray, scale: int) -> np.ndarray:
