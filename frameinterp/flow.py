@@ -30,6 +30,7 @@ from frameinterp.errors import InvalidInputError
 __all__ = [
     "FlowOptions",
     "block_match",
+    "block_match_both",
     "box_mean",
     "downscale",
     "estimate_flows",
@@ -166,47 +167,69 @@ def block_match(
     upsampled result, and level 0 takes level 1's answer. Catches small fast objects that DIS
     misses; it is only a candidate, integer-valued and blocky by design.
     """
+    return block_match_both([(sources, targets)], options)[0]
+
+
+def block_match_both(
+    pairs: list[tuple[list[np.ndarray], list[np.ndarray]]], options: FlowOptions
+) -> list[np.ndarray]:
+    """``block_match`` for several (sources, targets) pyramid pairs of one size at once.
+
+    The exhaustive coarse search is hundreds of small OpenCV calls, so its cost is mostly
+    per call: the pairs go through each call together, stacked along the channels (both flow
+    directions for the price of one). Every pair's numbers are exactly those of
+    ``block_match`` on it alone.
+    """
     levels = options.match_levels
     radius = options.match_radius
     window = (options.match_window, options.match_window)
-    coarse_source, coarse_target = sources[levels], targets[levels]
-    height, width = coarse_source.shape[:2]
-    padded = cv2.copyMakeBorder(coarse_target, radius, radius, radius, radius, cv2.BORDER_REPLICATE)
+    count = len(pairs)
+    coarse_sources = np.concatenate([sources[levels] for sources, _ in pairs], axis=2)
+    coarse_targets = np.concatenate([targets[levels] for _, targets in pairs], axis=2)
+    height, width = coarse_sources.shape[:2]
+    padded = cv2.copyMakeBorder(
+        coarse_targets, radius, radius, radius, radius, cv2.BORDER_REPLICATE
+    )
     offsets = [(dx, dy) for dy in range(-radius, radius + 1) for dx in range(-radius, radius + 1)]
-    costs = [
-        cv2.boxFilter(
-            _channel_sum(
-                cv2.absdiff(coarse_source, padded[radius + dy :, radius + dx :][:height, :width])
-            ),
-            -1,
-            window,
-            borderType=cv2.BORDER_REPLICATE,
+    costs = []
+    for dx, dy in offsets:
+        difference = cv2.absdiff(
+            coarse_sources, padded[radius + dy :, radius + dx :][:height, :width]
         )
-        + np.float32(options.match_distance_penalty * np.hypot(dx, dy))
-        for dx, dy in offsets
-    ]
-    flow = np.asarray(offsets, dtype=np.float32)[_argmin(costs)]
+        # h×w×3k → h×(w·k)×3: one colour pixel per pair and position, summed in one call.
+        summed = _channel_sum(difference.reshape(height, width * count, 3))
+        box = cv2.boxFilter(
+            summed.reshape(height, width, count), -1, window, borderType=cv2.BORDER_REPLICATE
+        )
+        costs.append(box + np.float32(options.match_distance_penalty * np.hypot(dx, dy)))
+    choices = _argmin(costs).reshape(height, width, count)
+    flows = []
     steps = np.asarray([(dx, dy) for dy in (-1, 0, 1) for dx in (-1, 0, 1)], dtype=np.float32)
-    for level in range(levels - 1, -1, -1):
-        level_height, level_width = sources[level].shape[:2]
-        flow = 2.0 * cv2.resize(flow, (level_width, level_height), interpolation=cv2.INTER_NEAREST)
-        if level == 0:
-            break  # a ±1 search at full resolution costs 4× level 1 for half-pixel gains
-        candidates = flow[None] + steps[:, None, None, :]
-        choice = _argmin(
-            [
-                _window_error(
-                    sources[level],
-                    targets[level],
-                    candidate,
-                    options.match_window,
-                    cv2.INTER_NEAREST,
-                )
-                for candidate in candidates
-            ]
-        )
-        flow = np.take_along_axis(candidates, choice[None, :, :, None], axis=0)[0]
-    return flow
+    for index, (sources, targets) in enumerate(pairs):
+        flow = np.asarray(offsets, dtype=np.float32)[choices[:, :, index]]
+        for level in range(levels - 1, -1, -1):
+            level_height, level_width = sources[level].shape[:2]
+            flow = 2.0 * cv2.resize(
+                flow, (level_width, level_height), interpolation=cv2.INTER_NEAREST
+            )
+            if level == 0:
+                break  # a ±1 search at full resolution costs 4× level 1 for half-pixel gains
+            candidates = flow[None] + steps[:, None, None, :]
+            choice = _argmin(
+                [
+                    _window_error(
+                        sources[level],
+                        targets[level],
+                        candidate,
+                        options.match_window,
+                        cv2.INTER_NEAREST,
+                    )
+                    for candidate in candidates
+                ]
+            )
+            flow = np.take_along_axis(candidates, choice[None, :, :, None], axis=0)[0]
+        flows.append(flow)
+    return flows
 
 
 def _select(
@@ -287,8 +310,9 @@ def estimate_flows_rgb(
         return dis_forward.result(), dis_backward.result()
     pyramid0 = pyramid(rgb0, options.match_levels)
     pyramid1 = pyramid(rgb1, options.match_levels)
-    candidate_forward = block_match(pyramid0, pyramid1, options)
-    candidate_backward = block_match(pyramid1, pyramid0, options)
+    candidate_forward, candidate_backward = block_match_both(
+        [(pyramid0, pyramid1), (pyramid1, pyramid0)], options
+    )
     window = options.selection_window
     backward = pool.submit(
         lambda: _select(pyramid1[0], pyramid0[0], dis_backward.result(), candidate_backward, window)
