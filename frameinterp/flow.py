@@ -34,6 +34,7 @@ __all__ = [
     "box_mean",
     "downscale",
     "estimate_flows",
+    "estimate_flows_and_errors",
     "estimate_flows_rgb",
     "flow_scale",
     "pyramid",
@@ -234,11 +235,17 @@ def block_match_both(
 
 def _select(
     source: np.ndarray, target: np.ndarray, first: np.ndarray, second: np.ndarray, window: int
-) -> np.ndarray:
-    """Per pixel, the candidate flow with the lower colour error averaged over ``window``."""
-    first_error = _window_error(source, target, first, window, cv2.INTER_LINEAR)
-    second_error = _window_error(source, target, second, window, cv2.INTER_LINEAR)
-    return np.where((second_error < first_error)[:, :, None], second, first)
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel, the candidate flow with the lower colour error averaged over ``window``;
+    and the chosen flow's own colour error per pixel (channels summed, not averaged)."""
+    first_pixels = _channel_sum(cv2.absdiff(source, _warp(target, first, cv2.INTER_LINEAR)))
+    second_pixels = _channel_sum(cv2.absdiff(source, _warp(target, second, cv2.INTER_LINEAR)))
+    size = (window, window)
+    first_error = cv2.boxFilter(first_pixels, -1, size, borderType=cv2.BORDER_REPLICATE)
+    second_error = cv2.boxFilter(second_pixels, -1, size, borderType=cv2.BORDER_REPLICATE)
+    second_wins = second_error < first_error
+    chosen = np.where(second_wins[:, :, None], second, first)
+    return chosen, np.where(second_wins, second_pixels, first_pixels)
 
 
 _POOL: list[ThreadPoolExecutor] = []
@@ -282,6 +289,19 @@ def estimate_flows_rgb(
 
     The CPU engine's entry point: its frames are already host arrays in this layout.
     """
+    forward, backward, _ = estimate_flows_and_errors(rgb0, rgb1, options)
+    return forward, backward
+
+
+def estimate_flows_and_errors(
+    rgb0: np.ndarray, rgb1: np.ndarray, options: FlowOptions | None = None
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+    """``estimate_flows_rgb``, plus each flow's colour error where it was measured anyway.
+
+    The errors (h×w float32 each, forward then backward) are the per-pixel sums over the
+    channels of |source - target(p + flow(p))|, bilinear with edges repeated, that choosing
+    between DIS and block matching computed; ``None`` when block matching is off.
+    """
     options = options or FlowOptions()
     if rgb0.shape != rgb1.shape or rgb0.ndim != 3 or rgb0.shape[2] != 3:
         raise InvalidInputError(
@@ -307,7 +327,7 @@ def estimate_flows_rgb(
     dis_forward = pool.submit(dis, grey0, grey1)
     dis_backward = pool.submit(dis, grey1, grey0)
     if not matching:
-        return dis_forward.result(), dis_backward.result()
+        return dis_forward.result(), dis_backward.result(), None
     pyramid0 = pyramid(rgb0, options.match_levels)
     pyramid1 = pyramid(rgb1, options.match_levels)
     candidate_forward, candidate_backward = block_match_both(
@@ -317,5 +337,8 @@ def estimate_flows_rgb(
     backward = pool.submit(
         lambda: _select(pyramid1[0], pyramid0[0], dis_backward.result(), candidate_backward, window)
     )
-    forward = _select(pyramid0[0], pyramid1[0], dis_forward.result(), candidate_forward, window)
-    return forward, backward.result()
+    forward, error_forward = _select(
+        pyramid0[0], pyramid1[0], dis_forward.result(), candidate_forward, window
+    )
+    backward_flow, error_backward = backward.result()
+    return forward, backward_flow, (error_forward, error_backward)

@@ -45,7 +45,7 @@ from frameinterp.flow import (
     FlowOptions,
     downscale,
     estimate_flows,
-    estimate_flows_rgb,
+    estimate_flows_and_errors,
     flow_scale,
 )
 from frameinterp.ops import backwarp, softsplat, splat_torch
@@ -229,9 +229,9 @@ class ClassicInterpolator:
             _downscale_host(source, scale, channel_last) for source in (source0, source1)
         )
         started = time.perf_counter()
-        flow01, flow10 = estimate_flows_rgb(small0, small1, self.options.flow)
+        flow01, flow10, errors = estimate_flows_and_errors(small0, small1, self.options.flow)
         self.flow_seconds += time.perf_counter() - started
-        state = self._prepare_opencv(small0, small1, flow01, flow10)
+        state = self._prepare_opencv(small0, small1, flow01, flow10, errors)
         return [
             self._synthesise_opencv(
                 source0, source1, self._fields(state, float(t)), float(t), channel_last
@@ -286,27 +286,39 @@ class ClassicInterpolator:
         return _PairState.of(flows, torch.exp(metric.clamp(min=_METRIC_FLOOR)))
 
     def _prepare_opencv(
-        self, small0: np.ndarray, small1: np.ndarray, flow01: np.ndarray, flow10: np.ndarray
+        self,
+        small0: np.ndarray,
+        small1: np.ndarray,
+        flow01: np.ndarray,
+        flow10: np.ndarray,
+        errors: tuple[np.ndarray, np.ndarray] | None,
     ) -> _PairState:
-        """``_prepare`` with ``cv2.remap`` for the two backward warps (h×w×C arrays)."""
+        """``_prepare`` with ``cv2.remap`` for the backward warps (h×w×C arrays); the colour
+        errors come from the flow estimate when it measured them (``errors``, summed over the
+        channels)."""
         height, width = small0.shape[:2]
         xs = np.arange(width, dtype=np.float32)[None, :]
         ys = np.arange(height, dtype=np.float32)[:, None]
         weights = []
-        for source, target, flow, reverse in (
-            (small0, small1, flow01, flow10),
-            (small1, small0, flow10, flow01),
+        for direction, (source, target, flow, reverse) in enumerate(
+            ((small0, small1, flow01, flow10), (small1, small0, flow10, flow01))
         ):
             map_x = flow[:, :, 0] + xs
             map_y = flow[:, :, 1] + ys
-            warped = cv2.remap(target, map_x, map_y, cv2.INTER_LINEAR, borderMode=_REPLICATE)
-            colour_error = cv2.transform(cv2.absdiff(source, warped), _CHANNEL_MEAN)
+            if errors is None:
+                warped = cv2.remap(target, map_x, map_y, cv2.INTER_LINEAR, borderMode=_REPLICATE)
+                colour_error = cv2.transform(cv2.absdiff(source, warped), _CHANNEL_MEAN)
+            else:
+                colour_error = errors[direction] * np.float32(1.0 / 3.0)
             round_trip = flow + cv2.remap(
                 reverse, map_x, map_y, cv2.INTER_LINEAR, borderMode=_REPLICATE
             )
+            # (Not cv2.magnitude: in OpenCV 5.0 it gave different last bits from run to run.)
             disagreement = np.hypot(round_trip[:, :, 0], round_trip[:, :, 1])
-            metric = -self.options.alpha * colour_error - self.options.consistency * disagreement
-            weights.append(np.exp(np.maximum(metric, np.float32(_METRIC_FLOOR))))
+            metric = cv2.addWeighted(
+                colour_error, -self.options.alpha, disagreement, -self.options.consistency, 0.0
+            )
+            weights.append(cv2.exp(np.maximum(metric, np.float32(_METRIC_FLOOR))))
         flows = torch.from_numpy(np.stack([flow01, flow10])).permute(0, 3, 1, 2).contiguous()
         return _PairState.of(flows, torch.from_numpy(np.stack(weights))[:, None])
 
