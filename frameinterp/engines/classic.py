@@ -70,9 +70,10 @@ class ClassicOptions:
     ``alpha`` scales the colour error (range 0–1) and ``consistency`` the forward-backward flow
     disagreement (in flow pixels) in the splatting metric; ``visibility_prior`` is the weight ε
     each frame keeps where nothing of it landed (larger: more plain cross-fading in doubtful
-    places); ``tile_size`` bounds the full-resolution synthesis step; ``sampler`` picks how
-    the full-resolution frames are sampled: ``opencv`` (``cv2.remap``, CPU only, fastest there),
-    ``torch`` (``grid_sample``, any device) or ``auto`` (OpenCV for CPU tensors).
+    places); ``tile_size`` bounds the full-resolution synthesis step; ``sampler`` picks the
+    implementation of everything but the flow and the splatting: ``opencv`` (``cv2.remap`` and
+    friends on the host arrays, CPU only, fastest there), ``torch`` (``grid_sample``, any
+    device) or ``auto`` (OpenCV for CPU tensors). The two agree to float rounding.
     """
 
     alpha: float = 10.0
