@@ -73,7 +73,7 @@ class ClassicOptions:
     places); ``tile_size`` bounds the full-resolution synthesis step; ``sampler`` picks the
     implementation of everything but the flow and the splatting: ``opencv`` (``cv2.remap`` and
     friends on the host arrays, CPU only, fastest there), ``torch`` (``grid_sample``, any
-    device) or ``auto`` (OpenCV for CPU tensors). The two agree to float rounding.
+    device) or ``auto`` (OpenCV for CPU tensors); they agree closely (see the tests).
     """
 
     alpha: float = 10.0
