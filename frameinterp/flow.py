@@ -192,8 +192,10 @@ def block_match_both(
         coarse_targets, radius, radius, radius, radius, cv2.BORDER_REPLICATE
     )
     offsets = [(dx, dy) for dy in range(-radius, radius + 1) for dx in range(-radius, radius + 1)]
-    costs = []
-    for dx, dy in offsets:
+    # One cost map per offset, written in place: stacking 121 separate maps cost more than
+    # the search's arithmetic.
+    costs = np.empty((len(offsets), height, width, count), dtype=np.float32)
+    for offset, (dx, dy) in enumerate(offsets):
         difference = cv2.absdiff(
             coarse_sources, padded[radius + dy :, radius + dx :][:height, :width]
         )
@@ -202,8 +204,10 @@ def block_match_both(
         box = cv2.boxFilter(
             summed.reshape(height, width, count), -1, window, borderType=cv2.BORDER_REPLICATE
         )
-        costs.append(box + np.float32(options.match_distance_penalty * np.hypot(dx, dy)))
-    choices = _argmin(costs).reshape(height, width, count)
+        penalty = np.float32(options.match_distance_penalty * np.hypot(dx, dy))
+        np.add(box.reshape(height, width, count), penalty, out=costs[offset])
+    # The first smallest cost per column, as np.argmin(axis=0) gives, without its transpose.
+    choices = cv2.reduceArgMin(costs.reshape(len(offsets), -1), 0).reshape(height, width, count)
     flows = []
     steps = np.asarray([(dx, dy) for dy in (-1, 0, 1) for dx in (-1, 0, 1)], dtype=np.float32)
     for index, (sources, targets) in enumerate(pairs):
@@ -228,7 +232,7 @@ def block_match_both(
                     for candidate in candidates
                 ]
             )
-            flow = np.take_along_axis(candidates, choice[None, :, :, None], axis=0)[0]
+            flow = flow + steps[choice]  # the chosen candidate, the same sum as above
         flows.append(flow)
     return flows
 
