@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,13 +20,22 @@ THREADS_PER_BLOCK = 512
 MAX_BLOCKS = 65535 * 8  # grid-stride loops cover the rest
 
 
+def _kernel_folder() -> Any:
+    """The installed ``frameinterp.kernels`` package data; in a source checkout run without
+    installing (``python -m pytest`` from the repository), the top-level ``kernels/`` folder."""
+    try:
+        return importlib.resources.files("frameinterp.kernels")
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parents[2] / "kernels"
+
+
 def kernel_source(filename: str) -> str:
     """Text of ``kernels/<filename>`` from the installed package data, local includes inlined.
 
     NVRTC gets one self-contained source: each ``#include "x.cuh"`` line is replaced by that
     file's text (once per file), so no include path has to exist at run time.
     """
-    folder = importlib.resources.files("frameinterp.kernels")
+    folder = _kernel_folder()
     inlined: set[str] = set()
 
     def expand(name: str) -> str:
