@@ -12,7 +12,7 @@
 // N x 1 x H x W (metric), float32 or float16 (raw 16-bit words converted with PTX).
 // Shapes are kernel arguments: one compiled module serves every resolution.
 
-#include "common.cuh"
+#include "landing.cuh"
 
 #define MODE_AVG 0
 #define MODE_LINEAR 1
@@ -26,31 +26,16 @@ __device__ void splat_weighted(long long total, int channels, int height, int wi
     GRID_STRIDE_LOOP(index, total) {  // total = N * H * W
         const long long n = index / plane;
         const long long pixel = index - n * plane;
-        const int y = (int)(pixel / width);
-        const int x = (int)(pixel - (long long)y * width);
-        const float fx = (float)x + load_float(flow, (2 * n) * plane + pixel);
-        const float fy = (float)y + load_float(flow, (2 * n + 1) * plane + pixel);
-        if (!isfinite(fx) || !isfinite(fy)) continue;
-        const float left = floorf(fx);
-        const float top = floorf(fy);
-        if (left < -1.0f || top < -1.0f || left >= (float)width || top >= (float)height) continue;
+        Landing landing;
+        if (!land(flow, n, pixel, height, width, &landing)) continue;
         float weight = 1.0f;
         if (mode == MODE_LINEAR) weight = load_float(metric, n * plane + pixel);
         if (mode == MODE_SOFT) weight = __expf(load_float(metric, n * plane + pixel) - shift[n]);
-        const int x0 = (int)left;
-        const int y0 = (int)top;
-        const float ax = fx - left;
-        const float ay = fy - top;
-        const int xs[4] = {x0, x0 + 1, x0, x0 + 1};
-        const int ys[4] = {y0, y0, y0 + 1, y0 + 1};
-        const float ws[4] = {(1.0f - ax) * (1.0f - ay), ax * (1.0f - ay), (1.0f - ax) * ay,
-                             ax * ay};
         float* base = accumulator + n * (channels + 1) * plane;
         for (int corner = 0; corner < 4; ++corner) {
-            if (xs[corner] < 0 || ys[corner] < 0 || xs[corner] >= width || ys[corner] >= height)
-                continue;
-            const long long offset = (long long)ys[corner] * width + xs[corner];
-            const float share = weight * ws[corner];
+            if (!landing.inside(corner, width, height)) continue;
+            const long long offset = landing.offset(corner, width);
+            const float share = weight * landing.weight(corner);
             for (int c = 0; c < channels; ++c) {
                 const float value = load_float(image, (n * channels + c) * plane + pixel);
                 atomicAdd(base + c * plane + offset, share * value);
