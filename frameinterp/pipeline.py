@@ -10,16 +10,20 @@ is the one place where they become engine tensors and back: each input frame is 
 from __future__ import annotations
 
 import math
+import os
 import time as clock
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
 
-from frameinterp.engines import Interpolator, create_interpolator
+from frameinterp.engines import Interpolator, PreparingInterpolator, create_interpolator
 from frameinterp.errors import InvalidInputError, UnsupportedMediaError
 from frameinterp.timing import (
     DEFAULT_SCENE_THRESHOLD,
@@ -27,6 +31,7 @@ from frameinterp.timing import (
     PlannedFrame,
     Planner,
     Request,
+    classify_interval,
     common_time_base,
     parse_rate,
 )
@@ -129,31 +134,57 @@ def _time_base(info: VideoInfo, request: Request, scale: Fraction) -> tuple[Frac
 
 
 class _Engine:
-    """Runs the interpolator for one pair at a time; uploads each input frame once."""
+    """Runs the interpolator pair by pair; uploads each input frame once.
 
-    def __init__(self, interpolator: Interpolator) -> None:
+    With ``flow_workers`` > 0 and an engine that can split its work
+    (``PreparingInterpolator``), the per-pair work (optical flow) of the next pairs runs in a
+    thread pool while the current pair renders: ``prefetch`` is called as frames are decoded,
+    ``between`` collects the result. Outputs are identical either way.
+    """
+
+    def __init__(self, interpolator: Interpolator, flow_workers: int = 0) -> None:
         self.interpolator = interpolator
         self.seconds = 0.0
         self.frames = 0
+        self.prefetched = 0  # pairs whose preparation ran ahead in a worker
         self.transfer = FrameTransfer(interpolator.device)
         self._cache: dict[int, torch.Tensor] = {}
+        self._pending: dict[tuple[int, int], Future[object]] = {}
+        self._pool: ThreadPoolExecutor | None = None
+        if flow_workers > 0 and isinstance(interpolator, PreparingInterpolator):
+            self._pool = ThreadPoolExecutor(flow_workers, thread_name_prefix="frameinterp-flow")
+        self.lookahead = flow_workers if self._pool is not None else 0
 
     def tensor(self, frame: DecodedFrame) -> torch.Tensor:
         if frame.index not in self._cache:
-            self._cache = {
-                index: value for index, value in self._cache.items() if index == frame.index - 1
-            }
+            oldest = frame.index - self.lookahead - 1  # the pair being rendered starts here
+            self._cache = {i: tensor for i, tensor in self._cache.items() if i >= oldest}
             self._cache[frame.index] = self.transfer.upload(frame.image)
         return self._cache[frame.index]
+
+    def prefetch(self, left: DecodedFrame, right: DecodedFrame) -> None:
+        """Start preparing the pair (left, right) in the pool, if there is one."""
+        if self._pool is None or (left.index, right.index) in self._pending:
+            return
+        engine = cast(PreparingInterpolator, self.interpolator)
+        first, second = self.tensor(left), self.tensor(right)
+        self._pending[(left.index, right.index)] = self._pool.submit(
+            _prepare_without_grad, engine, first, second
+        )
 
     def between(
         self, left: DecodedFrame, right: DecodedFrame, times: list[Fraction]
     ) -> list[np.ndarray]:
         started = clock.perf_counter()
+        first, second = self.tensor(left), self.tensor(right)
+        pending = self._pending.pop((left.index, right.index), None)
         with torch.inference_mode():
-            results = self.interpolator.interpolate(
-                self.tensor(left), self.tensor(right), [float(t) for t in times]
-            )
+            if pending is not None:
+                engine = cast(PreparingInterpolator, self.interpolator)
+                results = engine.render(pending.result(), first, second, [float(t) for t in times])
+                self.prefetched += 1
+            else:
+                results = self.interpolator.interpolate(first, second, [float(t) for t in times])
         if len(results) != len(times):
             raise RuntimeError(
                 f"engine {self.interpolator.name!r} returned {len(results)} frames for "
@@ -162,7 +193,60 @@ class _Engine:
         images = [self.transfer.download(result, left.image.dtype) for result in results]
         self.seconds += clock.perf_counter() - started
         self.frames += len(images)
+        self.forget_before(left.index)
         return images
+
+    def forget_before(self, index: int) -> None:
+        """Drop uploads and preparations that no later pair can use."""
+        self._cache = {i: tensor for i, tensor in self._cache.items() if i >= index}
+        for key in [key for key in self._pending if key[0] < index]:
+            self._pending.pop(key).cancel()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            for future in self._pending.values():
+                future.cancel()
+            self._pool.shutdown(wait=True)
+            self._pending.clear()
+
+
+def default_flow_workers(device: torch.device, requested: int | None) -> int:
+    """``requested``, else 0 on the CPU and a quarter of the cores (1 to 4) beside a GPU."""
+    if requested is not None:
+        if requested < 0:
+            raise InvalidInputError(f"--flow-workers must be 0 or more, got {requested}")
+        return requested
+    if device.type == "cpu":
+        return 0
+    return max(1, min(4, (os.cpu_count() or 4) // 4))
+
+
+def _prepare_without_grad(
+    engine: PreparingInterpolator, first: torch.Tensor, second: torch.Tensor
+) -> object:
+    with torch.inference_mode():
+        return engine.prepare(first, second)
+
+
+def _looking_ahead(
+    frames: Iterable[DecodedFrame], engine: _Engine, planner: Planner
+) -> Iterator[DecodedFrame]:
+    """Yield ``frames`` in order, ``engine.lookahead`` frames late, prefetching every pair that
+    will be interpolated (not cuts or static intervals) as soon as both its frames are in."""
+    window: deque[DecodedFrame] = deque()
+    previous: DecodedFrame | None = None
+    for frame in frames:
+        if previous is not None and engine.lookahead:
+            kind = classify_interval(
+                frame.measure, planner.scene_threshold, planner.static_threshold
+            )
+            if kind == "motion":
+                engine.prefetch(previous, frame)
+        previous = frame
+        window.append(frame)
+        if len(window) > engine.lookahead:
+            yield window.popleft()
+    yield from window
 
 
 def _render(
@@ -209,6 +293,7 @@ def interpolate_video(
     max_frames: int | None = None,
     queue_size: int = 8,
     hwaccel: str | None = None,
+    flow_workers: int | None = None,
 ) -> VideoSummary:
     """Make a video smoother (``factor`` N or target ``fps``) or slower (``slowdown``).
 
@@ -221,6 +306,8 @@ def interpolate_video(
     ``max_frames`` converts only the first that many input frames (a quick preview; audio is
     cut at the same time). ``hwaccel`` (e.g. ``"cuda"``) decodes with PyAV's hardware decoder
     when a trial decode works, and otherwise falls back to the CPU with a warning.
+    ``flow_workers`` threads prepare the next pairs (optical flow) while the current one
+    renders; ``None`` means none on the CPU (its cores are busy already) and a few on a GPU.
     The output is written under a temporary name and renamed when complete: an error or Ctrl-C
     leaves nothing behind.
     """
@@ -258,7 +345,7 @@ def interpolate_video(
         total = min(total, _expected_outputs(info, request, max_frames))
 
     planner = Planner(request, scene_threshold=scene_threshold, static_threshold=static_threshold)
-    runner = _Engine(interpolator)
+    runner = _Engine(interpolator, default_flow_workers(interpolator.device, flow_workers))
     writer = VideoWriter(
         output,
         info,
@@ -287,7 +374,7 @@ def interpolate_video(
     try:
         encoder = ThreadedConsumer(encode, maxsize=queue_size, name="frameinterp-encode")
         reader = VideoReader(info, queue_size=queue_size, measure=True, hwaccel=decoder)
-        for decoded in reader:
+        for decoded in _looking_ahead(reader, runner, planner):
             planned = planner.push(decoded.time, decoded.measure)
             if planned is None:  # reader already drops non-increasing times; kept for safety
                 continue
@@ -317,12 +404,14 @@ def interpolate_video(
         encoder.finish()
         writer.commit(None if max_frames is None else info.start + (end - info.start) * scale)
     except BaseException:
+        runner.close()
         if reader is not None:
             reader.close()
         if encoder is not None:
             encoder.abandon()
         writer.abort()
         raise
+    runner.close()
     reader.close()
 
     stats = reader.stats

@@ -286,3 +286,33 @@ def test_real_sample_end_to_end(tmp_path: Path) -> None:
         assert psnr(images[2 * index + 1], middle) > 30
     start, end = stream_seconds(output, "audio")
     assert abs(start) <= AUDIO_FRAME and abs(end - 12 / 26.777) <= AUDIO_FRAME
+
+
+def test_flow_workers_prepare_ahead_with_identical_output(tmp_path):
+    """Pairs prepared in worker threads ahead of rendering give the very same video."""
+    import threading
+
+    from frameinterp.engines import create_interpolator
+
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, frames=8, codec="ffv1", pixel_format="yuv444p")
+    engine = create_interpolator("classic", "cpu")
+    prepared_in: list[str] = []
+    original = engine.prepare
+
+    def recording_prepare(frame0, frame1):
+        prepared_in.append(threading.current_thread().name)
+        return original(frame0, frame1)
+
+    engine.prepare = recording_prepare  # type: ignore[method-assign]
+    outputs = {}
+    for workers in (0, 2):
+        target = tmp_path / f"out{workers}.mkv"
+        interpolate_video(
+            clip, target, interpolator=engine, codec="ffv1", flow_workers=workers
+        )  # fmt: skip
+        outputs[workers] = read_video(target)
+    assert outputs[0][0] == outputs[2][0]  # timestamps
+    for expected, actual in zip(outputs[0][1], outputs[2][1], strict=True):
+        np.testing.assert_array_equal(actual, expected)
+    assert sum(name.startswith("frameinterp-flow") for name in prepared_in) >= 5

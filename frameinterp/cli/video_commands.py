@@ -55,6 +55,14 @@ NoAudioOption = Annotated[bool, typer.Option("--no-audio", help="Leave audio and
 OverwriteOption = Annotated[
     bool, typer.Option("--overwrite", help="Replace an existing output file.")
 ]
+FlowWorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        help="Threads that estimate the flow of the next pairs while the current one renders "
+        "(default: 0 on the CPU, a few beside a GPU).",
+        min=0,
+    ),
+]
 QuietOption = Annotated[
     bool, typer.Option("--quiet", "-q", help="No progress or summary; errors only.")
 ]
@@ -83,6 +91,7 @@ def slowmo(
     engine: EngineOption = "classic",
     device: DeviceOption = "auto",
     weights: WeightsOption = None,
+    flow_workers: FlowWorkersOption = None,
     codec: CodecOption = "x264",
     crf: CrfOption = None,
     preset: PresetOption = None,
@@ -119,6 +128,7 @@ def slowmo(
             engine=engine,
             device=device,
             weights=weights,
+            flow_workers=flow_workers,
             codec=codec,
             crf=crf,
             preset=preset,
@@ -139,6 +149,7 @@ def slowmo(
             engine=engine,
             device=device,
             weights=weights,
+            flow_workers=flow_workers,
             codec=codec,
             crf=crf,
             preset=preset,
@@ -167,6 +178,7 @@ def batch(
     engine: EngineOption = "classic",
     device: DeviceOption = "auto",
     weights: WeightsOption = None,
+    flow_workers: FlowWorkersOption = None,
     codec: CodecOption = "x264",
     crf: CrfOption = None,
     preset: PresetOption = None,
@@ -191,6 +203,7 @@ def batch(
         engine=engine,
         device=device,
         weights=weights,
+        flow_workers=flow_workers,
         codec=codec,
         crf=crf,
         preset=preset,
@@ -213,6 +226,7 @@ def _run_batch(
     engine: str,
     device: str,
     weights: Path | None,
+    flow_workers: int | None,
     codec: str,
     crf: int | None,
     preset: str | None,
@@ -235,6 +249,7 @@ def _run_batch(
             engine=engine,
             device=device,
             weights=weights,
+            flow_workers=flow_workers,
             progress_for=display.track,
             sequence_rate=sequence_fps,
             slowdown=slowdown,

@@ -7,11 +7,17 @@ from typing import Any
 
 import torch
 
-from frameinterp.engines.base import Interpolator
+from frameinterp.engines.base import Interpolator, PreparingInterpolator
 from frameinterp.errors import InvalidInputError
 from frameinterp.tiling import tile_side_for_budget
 
-__all__ = ["ENGINES", "Interpolator", "create_interpolator", "resolve_device"]
+__all__ = [
+    "ENGINES",
+    "Interpolator",
+    "PreparingInterpolator",
+    "create_interpolator",
+    "resolve_device",
+]
 
 
 def _blend(device: torch.device, **options: Any) -> Interpolator:

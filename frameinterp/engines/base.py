@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 
@@ -23,4 +23,21 @@ class Interpolator(Protocol):
 
     def interpolate(
         self, frame0: torch.Tensor, frame1: torch.Tensor, times: Sequence[float]
+    ) -> list[torch.Tensor]: ...
+
+
+@runtime_checkable
+class PreparingInterpolator(Interpolator, Protocol):
+    """An engine whose per-pair work can run ahead of the rest, in worker threads.
+
+    ``interpolate(a, b, times)`` equals ``render(prepare(a, b), a, b, times)``. ``prepare`` does
+    the work shared by every time of a pair (optical flow); it must be safe to call from
+    several threads at once, so a pipeline can prepare the next pairs while the device renders
+    the current one.
+    """
+
+    def prepare(self, frame0: torch.Tensor, frame1: torch.Tensor) -> object: ...
+
+    def render(
+        self, prepared: Any, frame0: torch.Tensor, frame1: torch.Tensor, times: Sequence[float]
     ) -> list[torch.Tensor]: ...

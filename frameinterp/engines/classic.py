@@ -164,6 +164,16 @@ class _PairState:
         return _PairState(flows=flows, carried=torch.cat([motions * weights, weights], dim=1))
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """``ClassicInterpolator.prepare``'s result: the pair state, and on the OpenCV path the
+    frames as host arrays in their layout (so ``render`` does not convert them again)."""
+
+    state: _PairState
+    channel_last: bool = False
+    sources: tuple[np.ndarray, np.ndarray] | None = None
+
+
 class ClassicInterpolator:
     """Optical flow + softmax splatting + visibility-aware backward warping; no weights needed."""
 
@@ -190,55 +200,68 @@ class ClassicInterpolator:
         self._check(frame0, frame1, times)
         if len(times) == 0:
             return []
-        with _few_threads(frame0.device):
-            return self._interpolate(frame0, frame1, times)
+        return self.render(self.prepare(frame0, frame1), frame0, frame1, times)
 
-    def _interpolate(
-        self, frame0: torch.Tensor, frame1: torch.Tensor, times: Sequence[float]
-    ) -> list[torch.Tensor]:
-        if self._use_opencv(frame0):
-            return self._interpolate_opencv(frame0, frame1, times)
-        image0 = frame0[None].float()
-        image1 = frame1[None].float()
-        height, width = image0.shape[-2:]
-        scale = flow_scale(height, width, self.options.flow.max_side)
-        small0 = downscale(image0, scale)
-        small1 = downscale(image1, scale)
-        state = self._prepare(small0, small1)
-        return [
-            self._synthesise(image0, image1, self._fields(state, float(t)), float(t)).to(
-                frame0.dtype
-            )[0]
-            for t in times
-        ]
+    def prepare(self, frame0: torch.Tensor, frame1: torch.Tensor) -> _Prepared:
+        """The per-pair work (flow, metric, what each direction splats), shared by every t.
 
-    def _interpolate_opencv(
-        self, frame0: torch.Tensor, frame1: torch.Tensor, times: Sequence[float]
-    ) -> list[torch.Tensor]:
-        """The CPU path: everything but the splatting in OpenCV, on the frames' own memory.
-
-        Frames laid out channel-last (an H×W×3 image permuted, as the benchmark uploads them)
-        are sampled as H×W×3 arrays, one ``cv2.remap`` for all three channels, and the frames
-        returned are laid out the same way; contiguous planes (``FrameTransfer.upload``) are
-        sampled plane by plane and give contiguous planes. Neither layout is copied.
+        Safe to run in a worker thread ahead of ``render`` (the video pipeline does, so that
+        CPU flow keeps a GPU busy): it reads the frames and changes nothing on the engine but
+        the ``flow_seconds`` counter.
         """
-        channel_last = _is_channel_last(frame0) and _is_channel_last(frame1)
-        source0, source1 = (_host_layout(frame, channel_last) for frame in (frame0, frame1))
-        height, width = frame0.shape[-2:]
-        scale = flow_scale(height, width, self.options.flow.max_side)
-        small0, small1 = (
-            _downscale_host(source, scale, channel_last) for source in (source0, source1)
-        )
-        started = time.perf_counter()
-        flow01, flow10, errors = estimate_flows_and_errors(small0, small1, self.options.flow)
-        self.flow_seconds += time.perf_counter() - started
-        state = self._prepare_opencv(small0, small1, flow01, flow10, errors)
-        return [
-            self._synthesise_opencv(
-                source0, source1, self._fields(state, float(t)), float(t), channel_last
-            ).to(frame0.dtype)
-            for t in times
-        ]
+        self._check(frame0, frame1, ())
+        with _few_threads(frame0.device):
+            height, width = frame0.shape[-2:]
+            scale = flow_scale(height, width, self.options.flow.max_side)
+            if self._use_opencv(frame0):
+                channel_last = _is_channel_last(frame0) and _is_channel_last(frame1)
+                source0, source1 = (_host_layout(f, channel_last) for f in (frame0, frame1))
+                small0, small1 = (
+                    _downscale_host(source, scale, channel_last) for source in (source0, source1)
+                )
+                started = time.perf_counter()
+                flow01, flow10, errors = estimate_flows_and_errors(
+                    small0, small1, self.options.flow
+                )
+                self.flow_seconds += time.perf_counter() - started
+                state = self._prepare_opencv(small0, small1, flow01, flow10, errors)
+                return _Prepared(state, channel_last=channel_last, sources=(source0, source1))
+            image0 = frame0[None].float()
+            image1 = frame1[None].float()
+            state = self._prepare(downscale(image0, scale), downscale(image1, scale))
+            return _Prepared(state)
+
+    def render(
+        self,
+        prepared: _Prepared,
+        frame0: torch.Tensor,
+        frame1: torch.Tensor,
+        times: Sequence[float],
+    ) -> list[torch.Tensor]:
+        """The frames at ``times`` from a pair's ``prepare`` result (same frames)."""
+        self._check(frame0, frame1, times)
+        state = prepared.state
+        with _few_threads(frame0.device):
+            if prepared.sources is not None:
+                source0, source1 = prepared.sources
+                return [
+                    self._synthesise_opencv(
+                        source0,
+                        source1,
+                        self._fields(state, float(t)),
+                        float(t),
+                        prepared.channel_last,
+                    ).to(frame0.dtype)
+                    for t in times
+                ]
+            image0 = frame0[None].float()
+            image1 = frame1[None].float()
+            return [
+                self._synthesise(image0, image1, self._fields(state, float(t)), float(t)).to(
+                    frame0.dtype
+                )[0]
+                for t in times
+            ]
 
     def _use_opencv(self, image: torch.Tensor) -> bool:
         sampler = self.options.sampler
