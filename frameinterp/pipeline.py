@@ -211,13 +211,17 @@ class _Engine:
 
 
 def default_flow_workers(device: torch.device, requested: int | None) -> int:
-    """``requested``, else 0 on the CPU and a quarter of the cores (1 to 4) beside a GPU."""
+    """``requested``, else 1 on the CPU and a quarter of the cores (1 to 4) beside a GPU.
+
+    On a 2-core CPU one worker measured 5-15% more output frames per second than none and no
+    less than two (480p and 720p, classic engine); a GPU needs several to be kept busy.
+    """
     if requested is not None:
         if requested < 0:
             raise InvalidInputError(f"--flow-workers must be 0 or more, got {requested}")
         return requested
     if device.type == "cpu":
-        return 0
+        return 1
     return max(1, min(4, (os.cpu_count() or 4) // 4))
 
 
@@ -307,7 +311,7 @@ def interpolate_video(
     cut at the same time). ``hwaccel`` (e.g. ``"cuda"``) decodes with PyAV's hardware decoder
     when a trial decode works, and otherwise falls back to the CPU with a warning.
     ``flow_workers`` threads prepare the next pairs (optical flow) while the current one
-    renders; ``None`` means none on the CPU (its cores are busy already) and a few on a GPU.
+    renders; ``None`` means one on the CPU and a few beside a GPU.
     The output is written under a temporary name and renamed when complete: an error or Ctrl-C
     leaves nothing behind.
     """

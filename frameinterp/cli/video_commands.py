@@ -59,7 +59,7 @@ FlowWorkersOption = Annotated[
     int | None,
     typer.Option(
         help="Threads that estimate the flow of the next pairs while the current one renders "
-        "(default: 0 on the CPU, a few beside a GPU).",
+        "(default: 1 on the CPU, a few beside a GPU).",
         min=0,
     ),
 ]
