@@ -25,6 +25,7 @@ import torch
 
 from frameinterp.engines import Interpolator, PreparingInterpolator, create_interpolator
 from frameinterp.errors import InvalidInputError, UnsupportedMediaError
+from frameinterp.memory import TRIM_EVERY, release_free_memory
 from frameinterp.timing import (
     DEFAULT_SCENE_THRESHOLD,
     DEFAULT_STATIC_THRESHOLD,
@@ -379,6 +380,8 @@ def interpolate_video(
         encoder = ThreadedConsumer(encode, maxsize=queue_size, name="frameinterp-encode")
         reader = VideoReader(info, queue_size=queue_size, measure=True, hwaccel=decoder)
         for decoded in _looking_ahead(reader, runner, planner):
+            if decoded.index % TRIM_EVERY == TRIM_EVERY - 1:
+                release_free_memory()
             planned = planner.push(decoded.time, decoded.measure)
             if planned is None:  # reader already drops non-increasing times; kept for safety
                 continue
