@@ -11,7 +11,7 @@ import av
 import numpy as np
 import pytest
 import torch
-from video_clips import make_clip, picture, read_video, stream_seconds
+from video_clips import make_clip, make_damaged_clip, read_video, stream_seconds
 
 from frameinterp.engines.blend import BlendInterpolator
 from frameinterp.errors import InvalidInputError, OutputError, UnsupportedMediaError
@@ -221,22 +221,7 @@ def test_exception_one_frame(tmp_path: Path) -> None:
 
 def test_corrupt_packets_are_reported(tmp_path: Path) -> None:
     clip = tmp_path / "damaged.mkv"
-    with av.open(str(clip), "w") as container:
-        stream = container.add_stream("mpeg4", rate=24)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        written = 0
-        for index in range(12):
-            frame = av.VideoFrame.from_ndarray(picture(index))
-            frame.pts = index
-            for packet in stream.encode(frame):
-                if written == 6:
-                    bad = av.Packet(b"\x00\x01" * (packet.size // 2 + 1))
-                    bad.pts, bad.dts, bad.time_base = packet.pts, packet.dts, packet.time_base
-                    bad.stream = stream
-                    packet = bad
-                container.mux(packet)
-                written += 1
-        container.mux(stream.encode(None))
+    make_damaged_clip(clip, lambda size: b"\x00\x01" * (size // 2 + 1))
     summary = interpolate_video(clip, tmp_path / "out.mkv", interpolator=RecordingEngine())
     assert summary.corrupt_frames == 1
     assert summary.input_frames == 11

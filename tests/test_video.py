@@ -9,12 +9,14 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from video_clips import make_clip, picture, stream_seconds, with_subtitles
+from video_clips import make_clip, make_damaged_clip, picture, stream_seconds, with_subtitles
 
 from frameinterp.errors import InputNotFoundError, OutputError, UnsupportedMediaError
 from frameinterp.timing import DEFAULT_SCENE_THRESHOLD, DEFAULT_STATIC_THRESHOLD, classify_interval
 from frameinterp.video import (
     EncodeSettings,
+    StreamNotes,
+    VideoInfo,
     VideoReader,
     VideoWriter,
     check_output_path,
@@ -164,24 +166,26 @@ def test_audio_copied_without_reencoding(tmp_path: Path) -> None:
     assert audio_digest(output) == audio_digest(clip)
 
 
+OUTPUTS = ("out.mkv", "out.mp4")
+
+
+def copy_through_writer(output: Path, info: VideoInfo, frames: list) -> StreamNotes:
+    """Write the decoded frames back out at their own times; what happened to other streams."""
+    writer = VideoWriter(
+        output, info, settings=EncodeSettings(), rate=info.rate, time_base=info.time_base
+    )
+    for frame in frames:
+        writer.write(frame.image, frame.time)
+    writer.commit()
+    return writer.notes
+
+
 def test_audio_reencoded_when_container_cannot_hold_it(tmp_path: Path) -> None:
     clip = tmp_path / "pcm.mkv"
     make_clip(clip, 12, audio=True, audio_codec="pcm_s16le")
     info = probe(clip)
     frames, _ = decode_all(clip)
-    notes = {}
-    for name in ("out.mkv", "out.mp4"):
-        writer = VideoWriter(
-            tmp_path / name,
-            info,
-            settings=EncodeSettings(),
-            rate=info.rate,
-            time_base=info.time_base,
-        )
-        for frame in frames:
-            writer.write(frame.image, frame.time)
-        writer.commit()
-        notes[name] = writer.notes
+    notes = {name: copy_through_writer(tmp_path / name, info, frames) for name in OUTPUTS}
     assert notes["out.mkv"].copied == ["audio (pcm_s16le)"]  # Matroska takes PCM as it is
     assert notes["out.mp4"].reencoded == ["audio (pcm_s16le → aac)"]
     assert probe(tmp_path / "out.mp4").audio_codecs == ("aac",)
@@ -232,23 +236,9 @@ def test_exception_output_paths(tmp_path: Path) -> None:
 
 def test_corrupt_packet_is_counted_and_skipped(tmp_path: Path) -> None:
     clip = tmp_path / "damaged.mkv"
-    with av.open(str(clip), "w") as container:
-        stream = container.add_stream("mpeg4", rate=24)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        written = 0
-        for index in range(12):
-            frame = av.VideoFrame.from_ndarray(picture(index))
-            frame.pts = index
-            for packet in stream.encode(frame):
-                if written == 6:
-                    noise = np.random.default_rng(0).integers(0, 256, packet.size, np.uint8)
-                    bad = av.Packet(noise.tobytes())
-                    bad.pts, bad.dts, bad.time_base = packet.pts, packet.dts, packet.time_base
-                    bad.stream = stream
-                    packet = bad
-                container.mux(packet)
-                written += 1
-        container.mux(stream.encode(None))
+    make_damaged_clip(
+        clip, lambda size: np.random.default_rng(0).integers(0, 256, size, np.uint8).tobytes()
+    )
     frames, reader = decode_all(clip)
     assert len(frames) == 11
     assert reader.stats.affected_frames == 1
@@ -306,19 +296,7 @@ def test_subtitles_copied_or_reported(tmp_path: Path) -> None:
     info = probe(clip)
     assert info.subtitle_codecs == ("srt",)
     frames, _ = decode_all(clip)
-    notes = {}
-    for name in ("out.mkv", "out.mp4"):
-        writer = VideoWriter(
-            tmp_path / name,
-            info,
-            settings=EncodeSettings(),
-            rate=info.rate,
-            time_base=info.time_base,
-        )
-        for frame in frames:
-            writer.write(frame.image, frame.time)
-        writer.commit()
-        notes[name] = writer.notes
+    notes = {name: copy_through_writer(tmp_path / name, info, frames) for name in OUTPUTS}
     assert notes["out.mkv"].copied == ["audio (aac)", "subtitle (srt)"]
     with av.open(str(tmp_path / "out.mkv")) as container:
         stream = container.streams.subtitles[0]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -164,3 +164,23 @@ def with_subtitles(clip: Path, output: Path, text: str = "hello") -> None:
                 packet.stream = mapping[packet.stream.index]
                 target.mux(packet)
     srt.unlink()
+
+
+def make_damaged_clip(path: Path, payload: Callable[[int], bytes], frames: int = 12) -> None:
+    """An MPEG-4 clip (64×48, 24 fps) whose 7th packet is replaced by ``payload(size)``."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        written = 0
+        for index in range(frames):
+            frame = av.VideoFrame.from_ndarray(picture(index))
+            frame.pts = index
+            for packet in stream.encode(frame):
+                if written == 6:
+                    bad = av.Packet(payload(packet.size))
+                    bad.pts, bad.dts, bad.time_base = packet.pts, packet.dts, packet.time_base
+                    bad.stream = stream
+                    packet = bad
+                container.mux(packet)
+                written += 1
+        container.mux(stream.encode(None))
