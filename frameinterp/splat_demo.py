@@ -87,19 +87,56 @@ def render_splat_demo(
     output: str | os.PathLike[str],
     steps: int = 11,
     width: int = 320,
+    video: str | os.PathLike[str] | None = None,
 ) -> Path:
-    """Write the labelled grid of the four splatting modes for the pair in ``folder``."""
+    """Write the labelled grid of the four splatting modes for the pair in ``folder``.
+
+    With ``video``, also write a short clip (10 fps): the four modes side by side, t running
+    from 0 to 1, one frame per step.
+    """
     output = Path(output)
     if output.suffix.lower() not in IMAGE_SUFFIXES:
         raise InvalidInputError(
             f"the demo writes an image ({', '.join(IMAGE_SUFFIXES)}), not {output.name}"
         )
     check_output_folder(output)
+    if video is not None:
+        check_output_folder(Path(video))
     one, two, flow = load_pair(Path(folder))
     times = [float(t) for t in np.linspace(0.0, 1.0, steps)]
     with torch.inference_mode():
-        grid = compose_grid(splat_modes(one, two, flow, times), times, width)
+        results = splat_modes(one, two, flow, times)
+    grid = compose_grid(results, times, width)
     ok, encoded = cv2.imencode(output.suffix.lower(), grid)
     if not ok:
         raise OutputError(f"OpenCV could not encode {output.name}")
+    if video is not None:
+        _write_clip(Path(video), results, times, width)
     return write_atomically(output, encoded.tobytes())
+
+
+def _write_clip(
+    path: Path, results: dict[str, list[torch.Tensor]], times: list[float], width: int
+) -> None:
+    """The modes side by side, one frame per time, as H.264 (temporary name, then rename)."""
+    import av
+
+    frames = []
+    for step, t in enumerate(times):
+        cells = compose_grid(
+            {mode: [frames_[step]] for mode, frames_ in results.items()}, [t], width
+        )
+        frames.append(np.concatenate(np.split(cells, len(results), axis=0), axis=1))
+    height, clip_width = (side - side % 2 for side in frames[0].shape[:2])  # 4:2:0 needs even
+    temporary = path.with_name(f".{path.stem}.partial{path.suffix}")
+    try:
+        with av.open(str(temporary), "w", format="mp4") as container:
+            stream = container.add_stream("libx264", rate=10)
+            stream.width, stream.height, stream.pix_fmt = clip_width, height, "yuv420p"
+            for bgr in frames:
+                rgb = np.ascontiguousarray(bgr[:height, :clip_width, ::-1])
+                container.mux(stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
+            container.mux(stream.encode(None))
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)

@@ -96,3 +96,21 @@ def test_version_and_command_order():
     )
     listing = runner.invoke(app, ["--help"]).output
     assert listing.index("slowmo") < listing.index("pair") < listing.index("info")
+
+
+def test_splat_demo_video_has_one_frame_per_time(tmp_path, data_dir):
+    import av
+
+    grid, clip = tmp_path / "grid.png", tmp_path / "modes.mp4"
+    result = runner.invoke(
+        app,
+        ["splat-demo", str(data_dir / "davis-pair"), "-o", str(grid), "--video", str(clip),
+         "--steps", "4", "--width", "96"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with av.open(str(clip)) as container:
+        stream = container.streams.video[0]
+        frames = list(container.decode(stream))
+    assert len(frames) == 4
+    assert stream.width == 4 * 96  # the four modes side by side
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grid.png", "modes.mp4"]

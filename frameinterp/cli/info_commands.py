@@ -40,9 +40,13 @@ def splat_demo(
     ] = Path("splat-modes.png"),
     steps: Annotated[int, typer.Option(min=2, help="Number of times t from 0 to 1.")] = 11,
     width: Annotated[int, typer.Option(min=64, help="Width of each cell in pixels.")] = 320,
+    video: Annotated[
+        Path | None,
+        typer.Option(help="Also write a short MP4 of the four modes as t runs from 0 to 1."),
+    ] = None,
 ) -> None:
     """Compare summation, average, linear and softmax splatting (the paper's figure)."""
     from frameinterp.splat_demo import render_splat_demo
 
-    written = render_splat_demo(pair, output, steps=steps, width=width)
-    console.print(f"wrote {written}")
+    written = render_splat_demo(pair, output, steps=steps, width=width, video=video)
+    console.print(f"wrote {written}" + (f" and {video}" if video is not None else ""))
