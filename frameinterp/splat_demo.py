@@ -121,6 +121,8 @@ def _write_clip(
     """The modes side by side, one frame per time, as H.264 (temporary name, then rename)."""
     import av
 
+    from frameinterp.video import temporary_path
+
     frames = []
     for step, t in enumerate(times):
         cells = compose_grid(
@@ -128,7 +130,7 @@ def _write_clip(
         )
         frames.append(np.concatenate(np.split(cells, len(results), axis=0), axis=1))
     height, clip_width = (side - side % 2 for side in frames[0].shape[:2])  # 4:2:0 needs even
-    temporary = path.with_name(f".{path.stem}.partial{path.suffix}")
+    temporary = temporary_path(path)
     try:
         with av.open(str(temporary), "w", format="mp4") as container:
             stream = container.add_stream("libx264", rate=10)
