@@ -26,27 +26,11 @@ import av
 import torch
 
 from frameinterp.pipeline import interpolate_video
+from frameinterp.speed import make_clip
+from frameinterp.video import probe
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "cup.mp4"
 SIZES = {"480p": (640, 480), "720p": (1280, 720)}
-
-
-def make_clip(path: Path, size: tuple[int, int], frames: int) -> Fraction:
-    """Copy the first ``frames`` frames of the sample, scaled to ``size``; return its rate."""
-    with av.open(str(SAMPLE)) as source, av.open(str(path), "w") as target:
-        stream = source.streams.video[0]
-        rate = Fraction(stream.average_rate)
-        out = target.add_stream("libx264", rate=rate, options={"crf": "12", "preset": "fast"})
-        out.width, out.height, out.pix_fmt = size[0], size[1], "yuv420p"
-        for index, frame in enumerate(source.decode(stream)):
-            if index >= frames:
-                break
-            scaled = frame.reformat(width=size[0], height=size[1], format="yuv420p")
-            scaled.pts = index
-            scaled.time_base = 1 / rate
-            target.mux(out.encode(scaled))
-        target.mux(out.encode(None))
-    return rate
 
 
 def run_minterpolate(clip: Path, output: Path, rate: Fraction) -> tuple[float, int]:
@@ -107,7 +91,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         for label, size in SIZES.items():
             clip = Path(folder) / f"clip_{label}.mp4"
-            rate = make_clip(clip, size, arguments.frames)
+            make_clip(SAMPLE, clip, size, arguments.frames)
+            rate = probe(clip).rate
             seconds, frames = run_minterpolate(clip, Path(folder) / "mi.mp4", rate)
             baseline = frames / seconds
             for engine in dict.fromkeys([arguments.engine, "blend"]):

@@ -86,11 +86,12 @@ class SpeedReport:
         }
 
 
-def make_clip(source: Path, target: Path, size: str, frames: int) -> Path:
-    """The first ``frames`` frames of ``source`` scaled to ``size`` (480p … 4k), near-lossless."""
-    if size not in SIZES:
+def make_clip(source: Path, target: Path, size: str | tuple[int, int], frames: int) -> Path:
+    """The first ``frames`` frames of ``source`` scaled to ``size`` (480p … 4k, or width and
+    height), near-lossless."""
+    if isinstance(size, str) and size not in SIZES:
         raise InvalidInputError(f"unknown size {size!r}; expected one of {', '.join(SIZES)}")
-    width, height = SIZES[size]
+    width, height = SIZES[size] if isinstance(size, str) else size
     info = probe(source)
     with av.open(str(source)) as container, av.open(str(target), "w") as output:
         stream = output.add_stream("libx264", rate=info.rate, options={"crf": "12"})
