@@ -194,12 +194,11 @@ class _Engine:
         images = [self.transfer.download(result, left.image.dtype) for result in results]
         self.seconds += clock.perf_counter() - started
         self.frames += len(images)
-        self.forget_before(left.index)
+        self._cancel_before(left.index)
         return images
 
-    def forget_before(self, index: int) -> None:
-        """Drop uploads and preparations that no later pair can use."""
-        self._cache = {i: tensor for i, tensor in self._cache.items() if i >= index}
+    def _cancel_before(self, index: int) -> None:
+        """Cancel preparations no later pair can use (uploads are bounded in ``tensor``)."""
         for key in [key for key in self._pending if key[0] < index]:
             self._pending.pop(key).cancel()
 
