@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Sequence
 from pathlib import Path
 
 from frameinterp.errors import OutputError
@@ -43,3 +44,23 @@ def write_atomically(path: str | os.PathLike[str], data: bytes) -> Path:
         temporary.unlink(missing_ok=True)
         raise
     return path
+
+
+def temporary_path(final: Path) -> Path:
+    """A hidden name beside ``final`` (same folder, so the rename is atomic), same extension."""
+    return final.with_name(f".{final.stem}.partial-{secrets.token_hex(4)}{final.suffix}")
+
+
+def check_output_path(output: Path, inputs: Sequence[Path], overwrite: bool) -> None:
+    """Refuse before any work: missing or read-only folder, an input, or an existing file."""
+    folder = output.parent
+    if not folder.is_dir():
+        raise OutputError(f"output folder {str(folder)!r} does not exist; create it first")
+    if not os.access(folder, os.W_OK):
+        raise OutputError(f"output folder {str(folder)!r} is not writable")
+    resolved = output.resolve()
+    for path in inputs:
+        if path.resolve() == resolved:
+            raise OutputError(f"output {str(output)!r} is the input; choose another name with -o")
+    if output.exists() and not overwrite:
+        raise OutputError(f"output {str(output)!r} already exists; pass --overwrite to replace it")

@@ -25,6 +25,7 @@ import torch
 
 from frameinterp.engines import Interpolator, PreparingInterpolator, create_interpolator
 from frameinterp.errors import InvalidInputError, UnsupportedMediaError
+from frameinterp.files import check_output_path
 from frameinterp.memory import TRIM_EVERY, release_free_memory
 from frameinterp.timing import (
     DEFAULT_SCENE_THRESHOLD,
@@ -45,7 +46,6 @@ from frameinterp.video import (
     VideoInfo,
     VideoReader,
     VideoWriter,
-    check_output_path,
     default_extension,
     hardware_decoder,
     probe,

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from frameinterp.errors import InvalidInputError, OutputError
-from frameinterp.files import check_output_folder, write_atomically
+from frameinterp.files import check_output_folder, temporary_path, write_atomically
 from frameinterp.flo import read_flo
 from frameinterp.images import IMAGE_SUFFIXES, load_image
 from frameinterp.ops import backwarp, softsplat
@@ -120,8 +120,6 @@ def _write_clip(
 ) -> None:
     """The modes side by side, one frame per time, as H.264 (temporary name, then rename)."""
     import av
-
-    from frameinterp.video import temporary_path
 
     frames = []
     for step, t in enumerate(times):

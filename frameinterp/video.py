@@ -13,7 +13,6 @@ import contextlib
 import errno
 import os
 import queue
-import secrets
 import threading
 import time as time_module
 from collections.abc import Callable, Iterator
@@ -41,6 +40,7 @@ from frameinterp.errors import (
     OutputError,
     UnsupportedMediaError,
 )
+from frameinterp.files import temporary_path
 from frameinterp.timing import FrameMeasure
 
 __all__ = [
@@ -54,7 +54,6 @@ __all__ = [
     "frame_signature",
     "measure_change",
     "probe",
-    "temporary_path",
 ]
 
 _DEFAULT_EXTENSION = {
@@ -533,26 +532,6 @@ class VideoReader:
 def default_extension(codec: str) -> str:
     """The container extension that suits ``codec`` (``.mp4`` for the delivery codecs)."""
     return _DEFAULT_EXTENSION.get(codec, ".mp4")
-
-
-def temporary_path(final: Path) -> Path:
-    """A hidden name beside ``final`` (same folder, so the rename is atomic), same extension."""
-    return final.with_name(f".{final.stem}.partial-{secrets.token_hex(4)}{final.suffix}")
-
-
-def check_output_path(output: Path, inputs: tuple[Path, ...], overwrite: bool) -> None:
-    """Refuse before any work: missing or read-only folder, an input, or an existing file."""
-    folder = output.parent
-    if not folder.is_dir():
-        raise OutputError(f"output folder {str(folder)!r} does not exist; create it first")
-    if not os.access(folder, os.W_OK):
-        raise OutputError(f"output folder {str(folder)!r} is not writable")
-    resolved = output.resolve()
-    for path in inputs:
-        if path.resolve() == resolved:
-            raise OutputError(f"output {str(output)!r} is the input; choose another name with -o")
-    if output.exists() and not overwrite:
-        raise OutputError(f"output {str(output)!r} already exists; pass --overwrite to replace it")
 
 
 @dataclass

@@ -12,6 +12,7 @@ import pytest
 from video_clips import make_clip, make_damaged_clip, picture, stream_seconds, with_subtitles
 
 from frameinterp.errors import InputNotFoundError, OutputError, UnsupportedMediaError
+from frameinterp.files import check_output_path
 from frameinterp.timing import DEFAULT_SCENE_THRESHOLD, DEFAULT_STATIC_THRESHOLD, classify_interval
 from frameinterp.video import (
     EncodeSettings,
@@ -19,7 +20,6 @@ from frameinterp.video import (
     VideoInfo,
     VideoReader,
     VideoWriter,
-    check_output_path,
     frame_signature,
     measure_change,
     probe,
