@@ -1,0 +1,90 @@
+"""Chunked conversion without Ray: cutting at keyframes, converting chunk by chunk, joining."""
+
+from __future__ import annotations
+
+import itertools
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import pytest
+from chunk_clips import assert_same_video, decoded, make_gop_clip
+
+from frameinterp.chunks import chunk_containers, convert_chunk, join_chunks, plan_chunks
+from frameinterp.engines import create_interpolator
+from frameinterp.errors import InvalidInputError, OutputError
+from frameinterp.pipeline import interpolate_video
+from frameinterp.ray_runner import prepare_file
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("chunks") / "gop.mp4"
+    make_gop_clip(path)
+    return path
+
+
+def test_plan_cuts_at_keyframes_and_covers_every_frame(clip: Path) -> None:
+    plan = plan_chunks(clip, 0.3)
+    with av.open(str(clip)) as container:
+        packets = [p for p in container.demux(video=0) if p.size]
+    keyframes = [i for i, p in enumerate(packets) if p.is_keyframe]
+    assert [c.first_packet for c in plan.chunks] == keyframes[: len(plan.chunks)]
+    assert len(plan.chunks) >= 3
+    assert sum(c.frames for c in plan.chunks) == len(packets) == plan.frames
+    for chunk, following in zip(plan.chunks, plan.chunks[1:], strict=False):
+        assert chunk.end == following.first_time == following.begin
+        assert chunk.last_packet >= following.first_packet  # the next keyframe is included
+    assert plan.chunks[0].begin is None and plan.chunks[-1].end is None
+    assert plan.end_time == Fraction(40, 24)
+    assert plan_chunks(clip, 100).chunks[0].end is None  # one chunk when the clip is short
+
+
+def test_chunk_containers_decode_on_their_own_with_exact_times(clip: Path) -> None:
+    plan = plan_chunks(clip, 0.3)
+    for chunk, data in chunk_containers(plan):
+        path = clip.with_name(f"chunk{chunk.index}.nut")
+        path.write_bytes(data)
+        times = [time for time, _ in decoded(path)[0]]
+        assert times[0] == chunk.first_time
+        if chunk.end is not None:
+            assert times[-1] == chunk.end  # the next chunk's first frame, for the last interval
+        assert all(b - a == Fraction(1, 24) for a, b in itertools.pairwise(times))
+
+
+@pytest.mark.parametrize(
+    "request_options",
+    [{"factor": 2}, {"fps": "60"}, {"factor": 3, "slowdown": True}],
+    ids=["factor", "fps-grid", "slowdown"],
+)
+def test_chunk_by_chunk_equals_single_process(
+    clip: Path, tmp_path: Path, request_options: dict[str, object]
+) -> None:
+    reference = tmp_path / "single.mkv"
+    interpolate_video(clip, reference, codec="ffv1", engine="classic", **request_options)
+    item = prepare_file(clip, tmp_path / "chunked.mkv", codec="ffv1", chunk_seconds=0.3,
+                        **request_options)  # fmt: skip
+    engine = create_interpolator("classic", "cpu")
+    converted = [
+        convert_chunk(data, chunk, item.job, engine) for chunk, data in chunk_containers(item.plan)
+    ]
+    assert len(converted) >= 3
+    join_chunks(item.output, item.job, converted, keep_audio=item.keep_audio)
+    assert_same_video(reference, item.output)
+
+
+def test_join_refuses_overlapping_chunks(clip: Path, tmp_path: Path) -> None:
+    item = prepare_file(clip, tmp_path / "out.mkv", codec="ffv1", chunk_seconds=0.3)
+    engine = create_interpolator("blend", "cpu")
+    converted = [
+        convert_chunk(data, chunk, item.job, engine) for chunk, data in chunk_containers(item.plan)
+    ]
+    with pytest.raises(OutputError, match="overlaps"):
+        join_chunks(item.output, item.job, [converted[0], converted[0]])
+    assert not item.output.exists()
+    assert not list(tmp_path.glob(".out.partial-*"))
+
+
+def test_chunk_length_must_be_positive(clip: Path) -> None:
+    with pytest.raises(InvalidInputError, match="chunk length"):
+        plan_chunks(clip, 0)
