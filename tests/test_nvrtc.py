@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 
 import pytest
-from kernel_emulation import parse_kernels, preprocess
+from kernel_emulation import find_gxx, parse_kernels, preprocess
 
 from frameinterp.ops.cuda_runtime import kernel_source
 
@@ -109,9 +109,9 @@ def test_kernel_compiles_cleanly(nvrtc: ctypes.CDLL, source: str, architecture: 
     if architecture.startswith("compute_"):
         ptx = output.decode(errors="replace")
         entries = set(re.findall(r"\.entry\s+(\w+)", ptx))
-        # The host emulation parses the same text: both must see the same entry points.
-        expected = set(parse_kernels(preprocess(code)))
-        assert entries == expected
+        assert entries, "no kernel in the PTX"
+        if find_gxx() is not None:  # the host emulation must see the same entry points
+            assert entries == set(parse_kernels(preprocess(code)))
         assert ".f64" not in ptx, "double-precision arithmetic in a kernel"
 
 
