@@ -227,17 +227,8 @@ class Compiler:
                 (work / "kernel.ii").write_text(
                     preprocessed.replace(MARKER, "") + wrapper_source(kernels)
                 )
-                self._run(
-                    [
-                        self.gxx,
-                        *flags,
-                        "-x",
-                        "c++",
-                        str(work / "kernel.ii"),
-                        "-o",
-                        str(work / "k.so"),
-                    ]
-                )
+                source, target = str(work / "kernel.ii"), str(work / "k.so")
+                _run([self.gxx, *flags, "-x", "c++", source, "-o", target])
                 self.compilations += 1
                 (work / "k.json").write_text(
                     json.dumps({n: [[p.ctype, p.name] for p in ps] for n, ps in kernels.items()})
@@ -247,9 +238,6 @@ class Compiler:
         loaded = json.loads(signatures.read_text())
         kernels = {n: [Parameter(c, p) for c, p in ps] for n, ps in loaded.items()}
         return ctypes.CDLL(str(library)), kernels
-
-    def _run(self, command: list[str]) -> str:
-        return _run(command)
 
 
 def _run(command: list[str], text_in: str | None = None) -> str:
