@@ -20,20 +20,17 @@ import torch
 from frameinterp.engines import Interpolator, create_interpolator
 from frameinterp.engines.blend import BlendInterpolator
 from frameinterp.errors import InvalidInputError, UnsupportedMediaError
-from frameinterp.metrics import psnr, ssim, to_uint8_rgb
+from frameinterp.metrics import PSNR_CAP, psnr, ssim, to_uint8_rgb
 from frameinterp.pipeline import Progress
 from frameinterp.timing import (
     DEFAULT_SCENE_THRESHOLD,
     DEFAULT_STATIC_THRESHOLD,
     classify_interval,
 )
-from frameinterp.transfer import FrameTransfer
+from frameinterp.transfer import FrameTransfer, to_uint8
 from frameinterp.video import DecodedFrame, VideoReader, probe
 
 __all__ = ["EvaluationResult", "Scores", "evaluate_video"]
-
-# Identical frames have infinite PSNR; cap it so that a mean stays finite and meaningful.
-PSNR_CAP = 100.0
 
 
 @dataclass(frozen=True)
@@ -71,13 +68,6 @@ def _scores(psnrs: list[float], ssims: list[float], frames: list[int]) -> Scores
         ssim_worst=float(np.min(ssims)),
         worst_frame=frames[worst],
     )
-
-
-def _truth(image: np.ndarray) -> np.ndarray:
-    """Ground truth as 8-bit RGB (the benchmark convention), also for 16-bit frames."""
-    if image.dtype == np.uint16:
-        return np.round(image.astype(np.float64) / 257.0).astype(np.uint8)
-    return image
 
 
 def evaluate_video(
@@ -138,7 +128,7 @@ def evaluate_video(
                 after = transfer.upload(last.image)
                 estimate = to_uint8_rgb(interpolator.interpolate(before, after, [t])[0])
                 blended = to_uint8_rgb(blend.interpolate(before, after, [t])[0])
-            truth = _truth(middle.image)
+            truth = to_uint8(middle.image)  # the benchmark convention, also for 16-bit
             engine_psnr.append(min(psnr(estimate, truth), PSNR_CAP))
             engine_ssim.append(ssim(estimate, truth))
             blend_psnr.append(min(psnr(blended, truth), PSNR_CAP))

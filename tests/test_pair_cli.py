@@ -107,7 +107,7 @@ def test_errors_are_one_line_and_write_nothing(
         ((first, second, "--time", "0"), 2, "outside (0, 1)"),
         ((first, second, "-o", str(tmp_path / "nowhere" / "x.png")), 4, "does not exist"),
         ((first, second, "-o", second), 4, "refusing to overwrite the input"),
-        ((first, second, "-o", str(tmp_path / "x.bmp")), 4, "unknown image type"),
+        ((first, second, "-o", str(tmp_path / "x.gif")), 4, "unknown image type"),
         ((first, second, "--engine", "magic"), 2, "unknown engine"),
     ]
     before = sorted(path.name for path in tmp_path.iterdir())
