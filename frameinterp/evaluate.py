@@ -18,10 +18,10 @@ import numpy as np
 import torch
 
 from frameinterp.engines import Interpolator, create_interpolator
-from frameinterp.engines.blend import BlendInterpolator
 from frameinterp.errors import InvalidInputError, UnsupportedMediaError
 from frameinterp.metrics import PSNR_CAP, psnr, ssim, to_uint8_rgb
 from frameinterp.pipeline import Progress
+from frameinterp.progress_bar import ProgressBar
 from frameinterp.timing import (
     DEFAULT_SCENE_THRESHOLD,
     DEFAULT_STATIC_THRESHOLD,
@@ -74,22 +74,53 @@ def evaluate_video(
     video: str | Path,
     *,
     engine: str = "classic",
-    device: str = "auto",
+    device: str | torch.device = "auto",
     weights: str | Path | None = None,
     max_triplets: int | None = None,
     scene_threshold: float | None = DEFAULT_SCENE_THRESHOLD,
     static_threshold: float | None = DEFAULT_STATIC_THRESHOLD,
     interpolator: Interpolator | None = None,
-    progress: Callable[[Progress], None] | None = None,
+    progress: bool = False,
+    on_progress: Callable[[Progress], None] | None = None,
 ) -> EvaluationResult:
-    """Drop every other frame of ``video`` and score how well ``engine`` brings it back."""
+    """Drop every other frame of ``video`` and score how well ``engine`` brings it back.
+
+    ``on_progress`` gets a ``Progress`` after each triplet; ``progress=True`` draws a
+    ``tqdm.auto`` bar (Jupyter or terminal).
+    """
+    with ProgressBar(progress, f"evaluate {Path(video).name}", on_progress, "triplet") as bar:
+        return _evaluate(
+            video,
+            engine=engine,
+            device=device,
+            weights=weights,
+            max_triplets=max_triplets,
+            scene_threshold=scene_threshold,
+            static_threshold=static_threshold,
+            interpolator=interpolator,
+            report=bar,
+        )
+
+
+def _evaluate(
+    video: str | Path,
+    *,
+    engine: str,
+    device: str | torch.device,
+    weights: str | Path | None,
+    max_triplets: int | None,
+    scene_threshold: float | None,
+    static_threshold: float | None,
+    interpolator: Interpolator | None,
+    report: Callable[[Progress], None],
+) -> EvaluationResult:
     started = clock.perf_counter()
     if max_triplets is not None and max_triplets < 1:
         raise InvalidInputError(f"--max-triplets must be at least 1, got {max_triplets}")
     info = probe(video)
     if interpolator is None:
         interpolator = create_interpolator(engine, device, weights=weights)
-    blend = BlendInterpolator(interpolator.device)
+    blend = create_interpolator("blend", interpolator.device)
     transfer = FrameTransfer(interpolator.device)
     expected = max(0, (info.estimated_frames() - 1) // 2)
     if max_triplets is not None:
@@ -134,9 +165,8 @@ def evaluate_video(
             blend_psnr.append(min(psnr(blended, truth), PSNR_CAP))
             blend_ssim.append(ssim(blended, truth))
             frames.append(middle.index)
-            if progress is not None:
-                done = len(frames)
-                progress(Progress(done, max(expected, done), clock.perf_counter() - started))
+            done = len(frames)
+            report(Progress(done, max(expected, done), clock.perf_counter() - started))
             if max_triplets is not None and len(frames) >= max_triplets:
                 break
     if not frames:

@@ -15,10 +15,12 @@ from frameinterp.cli.app import app, console, report_errors
 @report_errors
 def info() -> None:
     """Show library versions, devices, and which splatting backend 'auto' picks and why."""
+    from frameinterp import __version__
     from frameinterp.environment import collect_environment
 
     environment = collect_environment()
     table = Table(show_header=False, box=None)
+    table.add_row("frameinterp", __version__)
     for name, version in environment.versions.items():
         table.add_row(name, version)
     for device in environment.devices:
