@@ -42,14 +42,12 @@ def test_info_names_versions_and_backend():
         assert rows["cupy"] == "not installed"
     else:
         assert rows["cupy"] == cupy.__version__
-    assert (
-        rows["device"].startswith("cpu (")
-        and f"{torch.get_num_threads()} threads" in rows["device"]
-    )
-    if not torch.cuda.is_available():
-        assert rows["backend"].startswith("torch: PyTorch sees no CUDA device")
+    assert devices[0].startswith("cpu (") and f"{torch.get_num_threads()} threads" in devices[0]
+    if torch.cuda.is_available():
+        assert devices[1].startswith(f"cuda:0 {torch.cuda.get_device_name(0)} (")
     else:
-        assert f"cuda:0 {torch.cuda.get_device_name(0)}" in result.output
+        assert devices == devices[:1]
+        assert rows["backend (auto)"].startswith("torch: PyTorch sees no CUDA device")
 
 
 def test_splat_demo_writes_labelled_grid(tmp_path, data_dir):
