@@ -279,8 +279,9 @@ def interpolate_frames(
             device = first.device
         interpolator = create_interpolator(engine, resolve_device(device), **options)
     pairs = first.shape[0] if isinstance(first, torch.Tensor) and first.ndim == 4 else 1
-    with ProgressBar(progress, f"{interpolator.name} frames", on_progress) as bar:
-        run = _Run(interpolator, pairs * len(chosen), bar)
+    total = pairs * len(chosen)
+    with ProgressBar(progress, f"{interpolator.name} frames", on_progress, total=total) as bar:
+        run = _Run(interpolator, total, bar)
         if isinstance(first, torch.Tensor) and isinstance(second, torch.Tensor):
             return _pairs_from_tensors(run, first, second, chosen)
         if isinstance(first, np.ndarray) and isinstance(second, np.ndarray):

@@ -46,7 +46,7 @@ def plan_outputs(
         folder, suffix = Path(output), first.suffix
     else:
         target = Path(output)
-        if not target.suffix or str(output).endswith(os.sep):
+        if (not target.suffix and not target.exists()) or str(output).endswith(os.sep):
             raise OutputError(
                 f"output folder {target} does not exist; create it first, or name an image "
                 f"file such as {target}{_DEFAULT_SUFFIX}"

@@ -34,13 +34,14 @@ class ProgressBar:
         description: str,
         on_progress: Callable[[Any], None] | None = None,
         unit: str = "frame",
+        total: int | None = None,
     ) -> None:
         self._forward = on_progress
         self._bar: Any = None
         if enabled:
             from tqdm.auto import tqdm
 
-            self._bar = tqdm(desc=description, unit=unit, total=None, leave=True)
+            self._bar = tqdm(desc=description, unit=unit, total=total, leave=True)
 
     def __call__(self, report: Report) -> None:
         if self._bar is not None:
