@@ -34,8 +34,9 @@ def pixel_dtype(dtype: np.dtype | type) -> np.dtype:
     return checked
 
 
-def _scale(dtype: np.dtype) -> float:
-    return 65535.0 if dtype == np.uint16 else 255.0
+def pixel_peak(dtype: np.dtype | type) -> float:
+    """The value that stands for 1.0: 255 for uint8, 65535 for uint16."""
+    return 65535.0 if np.dtype(dtype) == np.uint16 else 255.0
 
 
 def _host_tensor(image: np.ndarray) -> torch.Tensor:
@@ -51,7 +52,7 @@ def to_float(pixels: torch.Tensor, dtype: np.dtype) -> torch.Tensor:
     Contiguous planes, so engines that read one channel at a time (OpenCV's remap) need no copy.
     """
     planes = pixels.permute(2, 0, 1).to(dtype=torch.float32, memory_format=torch.contiguous_format)
-    return planes.div_(_scale(dtype))
+    return planes.div_(pixel_peak(dtype))
 
 
 def to_pixels(frame: torch.Tensor, dtype: np.dtype) -> torch.Tensor:
@@ -61,7 +62,7 @@ def to_pixels(frame: torch.Tensor, dtype: np.dtype) -> torch.Tensor:
     ``image_from_tensor`` narrow them.
     """
     deep = dtype == np.uint16
-    scaled = (frame.detach().float().clamp(0.0, 1.0) * _scale(dtype)).round_()
+    scaled = (frame.detach().float().clamp(0.0, 1.0) * pixel_peak(dtype)).round_()
     return scaled.permute(1, 2, 0).to(torch.int32 if deep else torch.uint8).contiguous()
 
 
