@@ -44,7 +44,9 @@ __all__ = ["check_times", "interpolate_frames"]
 
 def check_times(times: float | Sequence[float]) -> list[float]:
     """``times`` as a list of floats, each strictly inside (0, 1)."""
-    listed = [times] if isinstance(times, int | float) else list(times)
+    listed: list[float] = (
+        [float(times)] if np.ndim(times) == 0 else [float(t) for t in times]  # type: ignore[arg-type, union-attr]
+    )
     checked = []
     for t in listed:
         if not 0.0 < float(t) < 1.0:
