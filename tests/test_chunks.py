@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -11,8 +12,9 @@ import pytest
 from chunk_clips import assert_same_video, decoded, make_gop_clip
 
 from frameinterp.chunks import chunk_containers, convert_chunk, join_chunks, plan_chunks
+from frameinterp.cli.ray_options import batch_on_ray, slowmo_on_ray
 from frameinterp.engines import create_interpolator
-from frameinterp.errors import InvalidInputError, OutputError
+from frameinterp.errors import BackendUnavailableError, InvalidInputError, OutputError
 from frameinterp.pipeline import interpolate_video
 from frameinterp.ray_runner import prepare_file
 
@@ -88,3 +90,14 @@ def test_join_refuses_overlapping_chunks(clip: Path, tmp_path: Path) -> None:
 def test_chunk_length_must_be_positive(clip: Path) -> None:
     with pytest.raises(InvalidInputError, match="chunk length"):
         plan_chunks(clip, 0)
+
+
+def test_without_ray_the_options_say_how_to_install(
+    clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    with pytest.raises(BackendUnavailableError, match=r"pip install 'frameinterp\[ray\]'"):
+        slowmo_on_ray(clip, tmp_path / "out.mp4", workers=2, address=None, quiet=True)
+    with pytest.raises(BackendUnavailableError, match=r"pip install 'frameinterp\[ray\]'"):
+        batch_on_ray(tmp_path, None, workers=None, address="auto", quiet=True)
+    assert not (tmp_path / "out.mp4").exists()
