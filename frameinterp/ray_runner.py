@@ -213,6 +213,8 @@ class RayFile:
     started: float = field(default_factory=clock.perf_counter)
     split_seconds: float = 0.0
     progress: Callable[[Progress], None] | None = None
+    # chunk index -> (worker seconds, bytes sent, bytes returned), for benchmarks and sizing
+    costs: dict[int, tuple[float, int, int]] = field(default_factory=dict)
 
     @property
     def folder(self) -> Path:
@@ -396,7 +398,7 @@ def convert_on_ray(
             finish(item)
 
     free = [actor for actor in actors for _ in range(_QUEUED_PER_WORKER)]
-    running: dict[Any, tuple[RayFile, ChunkSpec, Any]] = {}
+    running: dict[Any, tuple[RayFile, ChunkSpec, Any, int]] = {}
     waiting = _missing_chunks([item for item in files if id(item) not in results])
     exhausted = False
     while True:
@@ -408,12 +410,12 @@ def convert_on_ray(
             item, chunk, data = following
             actor = free.pop(0)
             reference = actor.convert.remote(ray.put(data), chunk, item.job)
-            running[reference] = (item, chunk, actor)
+            running[reference] = (item, chunk, actor, len(data))
         if not running:
             break
         ready, _ = ray.wait(list(running), num_returns=1)
         for reference in ready:
-            item, chunk, actor = running.pop(reference)
+            item, chunk, actor, sent = running.pop(reference)
             free.append(actor)
             try:
                 converted = ray.get(reference)
@@ -427,9 +429,10 @@ def convert_on_ray(
             if item.failure is not None:
                 continue
             _store(item, converted)
+            item.costs[chunk.index] = (converted.seconds, sent, converted.size)
             _count(summaries[id(item)], converted)
             report(item, converted.frames)
-            if not item.missing() and not any(other is item for other, _, _ in running.values()):
+            if not item.missing() and not any(entry[0] is item for entry in running.values()):
                 finish(item)
     for item in files:
         if id(item) not in results:
