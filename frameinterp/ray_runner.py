@@ -317,20 +317,22 @@ def _job_key(item: RayFile) -> str:
 
 
 def _reset_if_stale(item: RayFile) -> None:
-    key = _job_key(item)
+    """Delete chunks an earlier run made of another job (other options or a changed input)."""
     marker = item.folder / "job.key"
-    if marker.exists() and marker.read_text().strip() == key:
-        return
-    if item.folder.exists():
+    if item.folder.exists() and (
+        not marker.exists() or marker.read_text().strip() != _job_key(item)
+    ):
         shutil.rmtree(item.folder)
-    try:
-        item.folder.mkdir()
-    except OSError as error:
-        raise OutputError(f"cannot create {str(item.folder)!r}: {error.strerror}") from None
-    write_atomically(marker, key.encode())
 
 
 def _store(item: RayFile, chunk: EncodedChunk) -> None:
+    """Keep a finished chunk; the folder (and the job's key) appears with the first one."""
+    if not item.folder.exists():
+        try:
+            item.folder.mkdir()
+        except OSError as error:
+            raise OutputError(f"cannot create {str(item.folder)!r}: {error.strerror}") from None
+        write_atomically(item.folder / "job.key", _job_key(item).encode())
     write_atomically(item.chunk_path(chunk.index), pickle.dumps(chunk, pickle.HIGHEST_PROTOCOL))
 
 

@@ -16,7 +16,7 @@ from frameinterp.cli.ray_options import batch_on_ray, slowmo_on_ray
 from frameinterp.engines import create_interpolator
 from frameinterp.errors import BackendUnavailableError, InvalidInputError, OutputError
 from frameinterp.pipeline import interpolate_video
-from frameinterp.ray_runner import prepare_file
+from frameinterp.ray_runner import _store, prepare_file
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +101,15 @@ def test_without_ray_the_options_say_how_to_install(
     with pytest.raises(BackendUnavailableError, match=r"pip install 'frameinterp\[ray\]'"):
         batch_on_ray(tmp_path, None, workers=None, address="auto", quiet=True)
     assert not (tmp_path / "out.mp4").exists()
+
+
+def test_stored_chunks_of_another_job_are_not_reused(clip: Path, tmp_path: Path) -> None:
+    output = tmp_path / "out.mkv"
+    item = prepare_file(clip, output, codec="ffv1", chunk_seconds=0.3)
+    engine = create_interpolator("blend", "cpu")
+    chunk, data = next(iter(chunk_containers(item.plan)))
+    _store(item, convert_chunk(data, chunk, item.job, engine))
+    same = prepare_file(clip, output, codec="ffv1", chunk_seconds=0.3)
+    assert [c.index for c in same.missing()] == [c.index for c in item.plan.chunks[1:]]
+    other = prepare_file(clip, output, codec="ffv1", chunk_seconds=0.3, fps="60")
+    assert len(other.missing()) == len(item.plan.chunks) and not other.folder.exists()
