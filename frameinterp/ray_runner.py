@@ -210,7 +210,8 @@ class RayFile:
     warnings: list[str] = field(default_factory=list)
     failure: str | None = None
     done_frames: int = 0
-    started: float = field(default_factory=clock.perf_counter)
+    created: float = field(default_factory=clock.perf_counter)  # the job's start, for the summary
+    started: float = field(default_factory=clock.perf_counter)  # conversion's start, for progress
     split_seconds: float = 0.0
     progress: Callable[[Progress], None] | None = None
     # chunk index -> (worker seconds, bytes sent, bytes returned), for benchmarks and sizing
@@ -510,7 +511,7 @@ def _join(item: RayFile, counts: dict[str, Any], engine: str) -> BatchItem:
         output_rate=item.job.rate,
         input_duration=duration,
         output_duration=duration * float(item.job.scale),
-        seconds=clock.perf_counter() - item.started,
+        seconds=clock.perf_counter() - item.created,
         scene_cuts=counts["scene_cuts"],
         static_intervals=counts["static_intervals"],
         corrupt_frames=counts["corrupt_frames"],
