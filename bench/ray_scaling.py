@@ -8,7 +8,9 @@ then times:
 
 * one process: ``interpolate_video`` (2x, x264), the baseline;
 * Ray with ``--workers`` local workers: start-up (Ray and one engine per worker) and the
-  conversion itself (split, chunks on the workers, join), as a ratio against the baseline;
+  conversion itself (split, chunks on the workers, join), as a ratio against the baseline.
+  The machine may be shared, so ``--repeat`` Ray runs alternate with one-process runs and
+  each Ray run is compared with the one-process runs just before and after it;
 * the chunking overhead, as shares of the baseline's wall time: demuxing and remuxing the chunks
   on the driver, joining, and decoding each chunk's extra frames (the next chunk's keyframe
   group), measured by decoding every chunk container against decoding the input once.
@@ -33,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from frameinterp.chunks import chunk_containers  # noqa: E402
-from frameinterp.pipeline import interpolate_video  # noqa: E402
+from frameinterp.pipeline import VideoSummary, interpolate_video  # noqa: E402
 from frameinterp.ray_runner import (  # noqa: E402
     connect,
     convert_on_ray,
@@ -88,6 +90,7 @@ def main() -> None:
     parser.add_argument("--chunk", type=float, default=0.45)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--engine", default="classic")
+    parser.add_argument("--repeat", type=int, default=2, help="Ray runs, each between two")
     arguments = parser.parse_args()
     if not SOURCE.exists():
         sys.exit(f"{SOURCE} not found (shared data beside the repository)")
@@ -97,39 +100,53 @@ def main() -> None:
         clip = folder / "clip.mp4"
         make_clip(clip, arguments.seconds, arguments.gop)
 
-        started = time.perf_counter()
-        single = interpolate_video(clip, folder / "single.mp4", engine=arguments.engine)
-        first = time.perf_counter() - started
+        singles: list[float] = []
+        rays: list[float] = []
 
-        item = prepare_file(clip, folder / "chunked.mp4", chunk_seconds=arguments.chunk)
-        chunks = list(chunk_containers(item.plan))
-        extra_decode = sum(decode_seconds(data) for _, data in chunks) - decode_seconds(clip)
+        def one_process(run: int) -> VideoSummary:
+            begun = time.perf_counter()
+            summary = interpolate_video(clip, folder / f"single{run}.mp4", engine=arguments.engine)
+            singles.append(time.perf_counter() - begun)
+            return summary
+
+        single = one_process(0)
         started = time.perf_counter()
         connect(None, arguments.workers)
         actors = start_converters(arguments.workers, engine=arguments.engine, device="cpu")
         startup = time.perf_counter() - started
-        started = time.perf_counter()
-        (result,) = convert_on_ray([item], actors)
-        chunked = time.perf_counter() - started
-        if result.status != "done" or result.summary is None:
-            sys.exit(f"chunked conversion failed: {result.message}")
+        chunks = list(
+            chunk_containers(
+                prepare_file(clip, folder / "c.mp4", chunk_seconds=arguments.chunk).plan
+            )
+        )
+        extra_decode = sum(decode_seconds(data) for _, data in chunks) - decode_seconds(clip)
+        for run in range(arguments.repeat):  # alternate, so both see the same machine load
+            item = prepare_file(clip, folder / f"chunked{run}.mp4", chunk_seconds=arguments.chunk)
+            begun = time.perf_counter()
+            (result,) = convert_on_ray([item], actors)
+            rays.append(time.perf_counter() - begun)
+            if result.status != "done" or result.summary is None:
+                sys.exit(f"chunked conversion failed: {result.message}")
+            one_process(run + 1)
+        ray.shutdown()
         stored = result.summary.stage_seconds
         costs = list(item.costs.values())
-        ray.shutdown()
-        started = time.perf_counter()  # again: the machine is shared, so bracket the Ray run
-        interpolate_video(clip, folder / "single-again.mp4", engine=arguments.engine)
-        again = time.perf_counter() - started
-        baseline = (first + again) / 2
 
     frames = single.output_frames
     print(f"clip: {single.input_frames} frames 1280x720, {len(chunks)} chunks, 2x -> {frames}")
-    print(
-        f"one process:            {baseline:7.2f} s  ({frames / baseline:.2f} output fps; "
-        f"mean of {first:.2f} s before and {again:.2f} s after the Ray run)"
-    )
+    baseline = statistics.median(singles)
+    chunked = statistics.median(rays)
+    ratios = [
+        (before + after) / 2 / r
+        for before, after, r in zip(singles, singles[1:], rays, strict=False)
+    ]
+    print(f"one process:            {baseline:7.2f} s  ({frames / baseline:.2f} output fps; "
+          f"median of {', '.join(f'{t:.2f}' for t in singles)} s)")  # fmt: skip
+    print(f"Ray runs: {', '.join(f'{t:.2f}' for t in rays)} s; ratio of each Ray run to the "
+          f"one-process runs around it: {', '.join(f'{r:.2f}x' for r in ratios)}")  # fmt: skip
     print(
         f"Ray, {arguments.workers} workers:        {chunked:7.2f} s  "
-        f"({frames / chunked:.2f} output fps)  ratio {baseline / chunked:.2f}x  "
+        f"({frames / chunked:.2f} output fps, median)  ratio {baseline / chunked:.2f}x  "
         f"(+{startup:.1f} s start-up, once per job)"
     )
     print(
