@@ -193,7 +193,7 @@ def chunk_containers(
             if not packet.size:
                 continue
             index += 1
-            for chunk in queue:
+            for chunk in queue[:2]:  # a packet belongs to at most two neighbouring chunks
                 if chunk.first_packet <= index <= chunk.last_packet:
                     buffers.setdefault(chunk.index, []).append(packet)
             while queue and index >= queue[0].last_packet:
