@@ -21,6 +21,7 @@ a different output.
 
 from __future__ import annotations
 
+import bisect
 import io
 import math
 import os
@@ -148,6 +149,7 @@ def plan_chunks(path: str | os.PathLike[str], seconds: float = DEFAULT_CHUNK_SEC
         end_time = shown[last] + (shown[last] - sorted(shown)[-2])
     else:
         end_time = shown[last] + 1 / rate
+    ordered = sorted(shown)
     chunks = []
     for number, first in enumerate(starts):
         following = starts[number + 1] if number + 1 < len(starts) else None
@@ -156,8 +158,14 @@ def plan_chunks(path: str | os.PathLike[str], seconds: float = DEFAULT_CHUNK_SEC
             last_packet = len(packets) - 1
         else:
             assert end is not None
-            last_packet = max(i for i in range(first, len(packets)) if shown[i] <= end)
-        owned = sum(1 for time in shown if time >= shown[first] and (end is None or time < end))
+            last_packet = following  # and the pictures shown before it that follow it (open GOP)
+            for index in range(following + 1, len(packets)):
+                if packets[index].keyframe:
+                    break
+                if shown[index] <= end:
+                    last_packet = index
+        low = bisect.bisect_left(ordered, shown[first])
+        owned = (len(ordered) if end is None else bisect.bisect_left(ordered, end)) - low
         chunks.append(
             ChunkSpec(
                 index=number,
