@@ -68,3 +68,22 @@ def assert_same_video(first: Path, second: Path) -> None:
     assert [time for time, _ in one] == [time for time, _ in two]
     for (time, a), (_, b) in zip(one, two, strict=True):
         assert np.array_equal(a, b), f"frame at {time} s differs"
+
+
+def make_open_gop_clip(path: Path, frames: int = 40) -> None:
+    """64×48 HEVC whose keyframes are open (CRA): pictures right after a keyframe in decode
+    order are shown before it and refer to the previous group, so they belong to the chunk
+    before."""
+    rate = Fraction(24)
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx265", rate=rate)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        video.options = {
+            "x265-params": "log-level=error:keyint=8:min-keyint=8:open-gop=1:bframes=3:scenecut=0",
+            "crf": "10",
+        }
+        for index in range(frames):
+            frame = av.VideoFrame.from_ndarray(picture(index), format="rgb24")
+            frame.pts, frame.time_base = index, 1 / rate
+            container.mux(video.encode(frame))
+        container.mux(video.encode(None))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import av
 import pytest
-from chunk_clips import assert_same_video, decoded, make_gop_clip
+from chunk_clips import assert_same_video, decoded, make_gop_clip, make_open_gop_clip
 
 from frameinterp.chunks import chunk_containers, convert_chunk, join_chunks, plan_chunks
 from frameinterp.cli.ray_options import batch_on_ray, slowmo_on_ray
@@ -113,3 +113,25 @@ def test_stored_chunks_of_another_job_are_not_reused(clip: Path, tmp_path: Path)
     assert [c.index for c in same.missing()] == [c.index for c in item.plan.chunks[1:]]
     other = prepare_file(clip, output, codec="ffv1", chunk_seconds=0.3, fps="60")
     assert len(other.missing()) == len(item.plan.chunks) and not other.folder.exists()
+
+
+def test_open_gop_leading_pictures_stay_with_the_chunk_before(tmp_path: Path) -> None:
+    clip = tmp_path / "open.mkv"
+    make_open_gop_clip(clip)
+    with av.open(str(clip)) as container:
+        shown = [(p.pts, p.is_keyframe) for p in container.demux(video=0) if p.size]
+    plan = plan_chunks(clip, 0.3)
+    first, second = plan.chunks[0], plan.chunks[1]
+    keyframe_time = shown[second.first_packet][0]
+    after = range(second.first_packet + 1, len(shown))
+    leading = [i for i in after if shown[i][0] < keyframe_time]
+    assert leading and first.last_packet == max(leading)  # x265 made leading pictures
+    reference = tmp_path / "single.mkv"
+    interpolate_video(clip, reference, codec="ffv1", engine="blend")
+    item = prepare_file(clip, tmp_path / "chunked.mkv", codec="ffv1", chunk_seconds=0.3)
+    engine = create_interpolator("blend", "cpu")
+    converted = [
+        convert_chunk(data, chunk, item.job, engine) for chunk, data in chunk_containers(item.plan)
+    ]
+    join_chunks(item.output, item.job, converted, keep_audio=item.keep_audio)
+    assert_same_video(reference, item.output)
