@@ -17,18 +17,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from frameinterp.convert import JobProgress as Progress
+from frameinterp.decode import DecodedFrame, VideoReader, probe
 from frameinterp.engines import Interpolator, create_interpolator
 from frameinterp.engines.blend import BlendInterpolator
 from frameinterp.errors import InvalidInputError, UnsupportedMediaError
 from frameinterp.metrics import psnr, ssim, to_uint8_rgb
-from frameinterp.pipeline import Progress
 from frameinterp.timing import (
     DEFAULT_SCENE_THRESHOLD,
     DEFAULT_STATIC_THRESHOLD,
     classify_interval,
 )
 from frameinterp.transfer import FrameTransfer
-from frameinterp.video import DecodedFrame, VideoReader, probe
 
 __all__ = ["EvaluationResult", "Scores", "evaluate_video"]
 
