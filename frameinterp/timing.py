@@ -201,7 +201,9 @@ class Planner:
     Push each input frame's time (and its measure against the previous frame) with ``push``;
     each call returns the output frames that lie before that frame's time, which are final.
     ``finish(end_time)`` returns the rest, up to but excluding ``end_time`` (the time the last
-    input frame stops being shown). Input times must increase strictly; a frame whose time does
+    input frame stops being shown). ``origin`` anchors the ``fps`` grid ``origin + k / fps``
+    (default: the first frame's time), so that chunks of one video share one grid. Input times
+    must increase strictly; a frame whose time does
     not (a broken stream) is reported by ``push`` returning ``None`` and must be skipped.
     """
 
@@ -211,8 +213,10 @@ class Planner:
         *,
         scene_threshold: float | None = DEFAULT_SCENE_THRESHOLD,
         static_threshold: float | None = DEFAULT_STATIC_THRESHOLD,
+        origin: Fraction | None = None,
     ) -> None:
         self.request = request
+        self.origin = origin  # fps grid: origin + k / fps (default: the first frame's time)
         self.scene_threshold = scene_threshold
         self.static_threshold = static_threshold
         self.count = 0  # input frames accepted so far
@@ -231,6 +235,10 @@ class Planner:
         self.count += 1
         if self._last_time is None:
             self.start = time
+            if self.origin is None:
+                self.origin = time
+            elif self.request.fps is not None:  # first grid time at or after this frame
+                self._next_grid = math.ceil((time - self.origin) * self.request.fps)
             self._last_time = time
             return []
         kind = classify_interval(measure, self.scene_threshold, self.static_threshold)
@@ -257,10 +265,10 @@ class Planner:
             for k in range(self.request.factor):
                 yield begin + k * step
             return
-        assert self.request.fps is not None and self.start is not None
+        assert self.request.fps is not None and self.origin is not None
         fps = self.request.fps
         while True:
-            time = self.start + Fraction(self._next_grid) / fps
+            time = self.origin + Fraction(self._next_grid) / fps
             if time >= end:
                 return
             self._next_grid += 1

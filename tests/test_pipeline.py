@@ -13,10 +13,11 @@ import pytest
 import torch
 from video_clips import make_clip, make_damaged_clip, read_video, stream_seconds
 
+from frameinterp.convert import JobProgress
 from frameinterp.engines.blend import BlendInterpolator
 from frameinterp.errors import InvalidInputError, OutputError, UnsupportedMediaError
 from frameinterp.metrics import psnr
-from frameinterp.pipeline import Progress, default_output_path, interpolate_video, make_request
+from frameinterp.pipeline import default_output_path, interpolate_video, make_request
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "cup.mp4"
 AUDIO_FRAME = 1024 / 48000  # one AAC frame, the sync tolerance
@@ -167,8 +168,8 @@ def test_interrupted_run_leaves_nothing(tmp_path: Path) -> None:
 def test_progress_reports_every_frame(tmp_path: Path) -> None:
     clip = tmp_path / "clip.mp4"
     make_clip(clip, 6)
-    updates: list[Progress] = []
-    interpolate_video(clip, interpolator=RecordingEngine(), progress=updates.append)
+    updates: list[JobProgress] = []
+    interpolate_video(clip, interpolator=RecordingEngine(), on_progress=updates.append)
     assert [update.done for update in updates] == list(range(1, 13))
     assert updates[-1].total == 12
     assert (tmp_path / "clip.2x.mp4").exists()  # default name beside the input
