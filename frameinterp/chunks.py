@@ -23,28 +23,25 @@ from __future__ import annotations
 
 import bisect
 import io
-import math
 import os
 import tempfile
 import time as clock
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import av.error
-import numpy as np
 
+from frameinterp.convert import convert
+from frameinterp.decode import VideoReader
+from frameinterp.decoded import DecodedFrame
+from frameinterp.encode import StreamNotes, VideoWriter
 from frameinterp.engines import Interpolator
 from frameinterp.errors import InvalidInputError, OutputError, UnsupportedMediaError
-from frameinterp.timing import (
-    DEFAULT_SCENE_THRESHOLD,
-    DEFAULT_STATIC_THRESHOLD,
-    PlannedFrame,
-    Request,
-)
-from frameinterp.video import EncodeSettings, StreamNotes, VideoInfo, VideoWriter
+from frameinterp.probe import VideoInfo, probe
+from frameinterp.settings import ConversionSettings
 
 __all__ = [
     "DEFAULT_CHUNK_SECONDS",
@@ -87,6 +84,7 @@ class ChunkPlan:
 
     path: Path
     start: Fraction
+    last_time: Fraction  # the last frame's presentation time
     end_time: Fraction  # when the last frame stops being shown
     frames: int
     chunks: tuple[ChunkSpec, ...]
@@ -177,7 +175,7 @@ def plan_chunks(path: str | os.PathLike[str], seconds: float = DEFAULT_CHUNK_SEC
                 frames=owned,
             )
         )
-    return ChunkPlan(path, start, end_time, len(packets), tuple(chunks))
+    return ChunkPlan(path, start, shown[last], end_time, len(packets), tuple(chunks))
 
 
 def chunk_containers(
@@ -233,22 +231,26 @@ def _remux(template: av.video.stream.VideoStream, packets: list[av.Packet]) -> b
 class ChunkJob:
     """Everything a worker needs besides the chunk's bytes; the same for every chunk of a file.
 
-    ``info`` is the whole input as probed on the driver (colour tags, rotation, bit depth and
-    time base come from it, not from the chunk's container); ``time_base`` and ``rate`` are the
-    output's, so every chunk's encoder is set up the same way.
+    ``info`` is the whole input as probed on the driver (frame rate, colour tags, rotation, bit
+    depth and time base come from it, not from the chunk's container); ``time_base`` and
+    ``rate`` are the output's, so every chunk's encoder is set up the same way.
     """
 
     info: VideoInfo
-    request: Request
-    scale: Fraction  # output time = start + (input time - start) * scale (slow motion)
-    rate: Fraction
-    time_base: Fraction
-    encode: EncodeSettings
+    settings: ConversionSettings
+    rate: Fraction  # the output's nominal frame rate
+    time_base: Fraction  # the output's time base
     suffix: str  # the output container's extension: the encoder needs its header flags
-    end_time: Fraction
-    scene_threshold: float | None = DEFAULT_SCENE_THRESHOLD
-    static_threshold: float | None = DEFAULT_STATIC_THRESHOLD
-    flow_workers: int | None = None
+    last_time: Fraction  # the video's last frame and when it stops being shown:
+    end_time: Fraction  # the last chunk's container does not keep packet durations
+    metadata: dict[str, str] = field(default_factory=dict)  # container tags of the output
+
+    @property
+    def scale(self) -> Fraction:
+        """Output duration / input duration (slow motion)."""
+        if not self.settings.slowdown:
+            return Fraction(1)
+        return self.settings.request.output_rate(self.info.rate) / self.info.rate
 
 
 @dataclass(frozen=True)
@@ -299,7 +301,7 @@ class _PacketSink(VideoWriter):
         super().__init__(
             folder / f"chunk{job.suffix}",
             job.info,
-            settings=job.encode,
+            settings=job.settings.encode,
             rate=job.rate,
             time_base=job.time_base,
             keep_audio=False,
@@ -335,105 +337,72 @@ def _rescale(value: int | None, base: Fraction, target: Fraction) -> int:
 def convert_chunk(
     data: bytes, chunk: ChunkSpec, job: ChunkJob, interpolator: Interpolator
 ) -> EncodedChunk:
-    """Decode a chunk's container, render exactly its output times, return encoded packets."""
-    started = clock.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="frameinterp-chunk-") as name:
-        folder = Path(name)
-        source = folder / f"input.{CHUNK_FORMAT}"
-        source.write_bytes(data)
-        sink = _PacketSink(folder, job)
-        try:
-            counts = _convert_window(source, chunk, job, interpolator, sink.write)
-            sink.commit()
-        except BaseException:
-            sink.abort()
-            raise
-    return EncodedChunk(
-        index=chunk.index,
-        packets=sink.packets,
-        extradata=sink.extradata,
-        input_frames=counts["input_frames"],
-        interpolated_frames=counts["interpolated_frames"],
-        scene_cuts=counts["scene_cuts"],
-        static_intervals=counts["static_intervals"],
-        corrupt_frames=counts["corrupt_frames"],
-        seconds=clock.perf_counter() - started,
-    )
+    """Decode a chunk's container, render exactly its output times, return encoded packets.
 
-
-def _convert_window(
-    source: Path,
-    chunk: ChunkSpec,
-    job: ChunkJob,
-    interpolator: Interpolator,
-    write: Callable[[np.ndarray, Fraction], None],
-) -> dict[str, int]:
-    """ADAPTER to the conversion loop (the one place to change when the loop takes a window).
-
-    Runs the loop on the chunk's frames with the output grid anchored at the whole video's
-    first frame (``origin``) and renders only output times in ``[chunk.begin, chunk.end)``;
-    the last chunk also renders the hold up to ``job.end_time``. Returns counts for the summary.
+    The conversion loop (``frameinterp.convert``) runs with the output grid anchored at the
+    whole video's first frame (``origin``) and renders only output times in
+    ``[chunk.begin, chunk.end)``; the last chunk also renders the hold after the last frame.
     """
-    from frameinterp.pipeline import _Engine, _looking_ahead, _render, default_flow_workers
-    from frameinterp.timing import Planner
-    from frameinterp.video import DecodedFrame, VideoReader, probe
-
-    local = probe(source)
+    started = clock.perf_counter()
+    local = probe(io.BytesIO(data))
     info = replace(
         job.info,
-        path=source,
+        path=Path(f"chunk {chunk.index + 1} of {job.info.path.name}"),
+        data=data,
         time_base=local.time_base,
         start=local.start,
         duration=None,
         frame_count=None,
     )
-    origin = job.info.start
-    planner = Planner(
-        job.request, scene_threshold=job.scene_threshold, static_threshold=job.static_threshold
-    )
-    runner = _Engine(interpolator, default_flow_workers(interpolator.device, job.flow_workers))
-
-    def inside(frame: PlannedFrame) -> bool:
-        return (chunk.begin is None or frame.time >= chunk.begin) and (
-            chunk.end is None or frame.time < chunk.end
+    reader = VideoReader(info, queue_size=job.settings.queue_size, measure=True)
+    begin = chunk.begin if chunk.begin is not None else min(job.info.start, chunk.first_time)
+    with tempfile.TemporaryDirectory(prefix="frameinterp-chunk-") as name:
+        try:
+            sink = _PacketSink(Path(name), job)
+        except BaseException:
+            reader.close()
+            raise
+        result = convert(  # commits or aborts the sink, closes the reader
+            _ChunkSource(reader, job),
+            sink,
+            job.settings,
+            interpolator,
+            origin=job.info.start,
+            window=(begin, chunk.end),
+            name=str(info.path),
         )
+    return EncodedChunk(
+        index=chunk.index,
+        packets=sink.packets,
+        extradata=sink.extradata,
+        input_frames=chunk.frames,
+        interpolated_frames=result.interpolated_frames,
+        scene_cuts=result.scene_cuts,
+        static_intervals=result.static_intervals,
+        corrupt_frames=reader.stats.affected_frames,
+        seconds=clock.perf_counter() - started,
+    )
 
-    def emit(planned: list[PlannedFrame], held: dict[int, DecodedFrame]) -> None:
-        for when, image in _render([p for p in planned if inside(p)], held, runner):
-            write(image, origin + (when - origin) * job.scale)
 
-    held: dict[int, DecodedFrame] = {}
-    owned = 0
-    reader = VideoReader(info, measure=True)
-    try:
-        for decoded in _looking_ahead(reader, runner, planner):
-            planned = planner.push(decoded.time, decoded.measure)
-            if planned is None:
-                continue
-            if planner.count == 1 and job.request.fps is not None:
-                planner.start = origin  # the --fps grid is the whole video's, not the chunk's
-                planner._next_grid = max(0, math.floor((decoded.time - origin) * job.request.fps))
-            held = {i: frame for i, frame in held.items() if i == decoded.index - 1}
-            held[decoded.index] = decoded
-            emit(planned, held)
-            if chunk.end is None or decoded.time < chunk.end:
-                owned += decoded.time >= chunk.first_time
-            if chunk.end is not None and decoded.time >= chunk.end:
-                break
-        if chunk.end is None:
-            if planner.count == 0:
-                raise UnsupportedMediaError("the last chunk has no decodable frames")
-            emit(planner.finish(job.end_time), held)
-    finally:
-        runner.close()
-        reader.close()
-    return {
-        "input_frames": owned,
-        "interpolated_frames": runner.frames,
-        "scene_cuts": planner.kinds["cut"],
-        "static_intervals": planner.kinds["static"],
-        "corrupt_frames": reader.stats.affected_frames,
-    }
+class _ChunkSource:
+    """A chunk's decoded frames as the whole video's: its frame rate and time base (the
+    planner's precision), and the last frame's duration, which NUT does not keep."""
+
+    def __init__(self, reader: VideoReader, job: ChunkJob) -> None:
+        self._reader = reader
+        self.rate = job.info.rate
+        self.time_base: Fraction | None = job.info.time_base
+        self._last_time = job.last_time
+        self._end_time = job.end_time
+
+    def __iter__(self) -> Iterator[DecodedFrame]:
+        for frame in self._reader:
+            if frame.time == self._last_time:
+                frame.duration = self._end_time - self._last_time
+            yield frame
+
+    def close(self) -> None:
+        self._reader.close()
 
 
 # --------------------------------------------------------------------------------------------
@@ -484,7 +453,7 @@ def join_chunks(
     job: ChunkJob,
     chunks: Iterable[EncodedChunk],
     *,
-    keep_audio: bool = True,
+    keep_audio: bool | None = None,
     expected_chunks: int | None = None,
 ) -> JoinResult:
     """Mux the chunks' packets in order into ``output`` with the input's audio and subtitles.
@@ -493,14 +462,17 @@ def join_chunks(
     decode timestamps increase, the duration matches the plan) and only then renamed.
     """
     started = clock.perf_counter()
+    if keep_audio is None:
+        keep_audio = job.settings.keeps_audio()
     writer = _Joiner(
         output,
         job.info,
-        settings=job.encode,
+        settings=job.settings.encode,
         rate=job.rate,
         time_base=job.time_base,
         keep_audio=keep_audio,
         keep_subtitles=keep_audio,
+        metadata=job.metadata,
     )
     try:
         last_dts: int | None = None
@@ -538,8 +510,9 @@ def _finish_checked(writer: _Joiner, duration: Fraction, first_times: list[Fract
     writer._side.close()
     writer._container.close()
     writer._container = None
+    assert writer.temporary is not None and writer._file is not None
     check_joined(writer.temporary, writer.frames_written, duration, first_times)
-    os.replace(writer.temporary, writer.output)
+    writer._file.commit()
 
 
 def check_joined(path: Path, frames: int, duration: Fraction, starts: Iterable[Fraction]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import pickle
@@ -38,6 +39,7 @@ from frameinterp.chunks import (
     join_chunks,
     plan_chunks,
 )
+from frameinterp.encode import default_extension
 from frameinterp.engines import create_interpolator
 from frameinterp.errors import (
     BackendUnavailableError,
@@ -47,9 +49,9 @@ from frameinterp.errors import (
     OutputError,
 )
 from frameinterp.files import check_output_path, write_atomically
-from frameinterp.pipeline import Progress, VideoSummary, default_output_path, make_request
-from frameinterp.timing import DEFAULT_SCENE_THRESHOLD, DEFAULT_STATIC_THRESHOLD
-from frameinterp.video import EncodeSettings, default_extension, probe
+from frameinterp.pipeline import JobProgress, VideoSummary, default_output_path, resolve_settings
+from frameinterp.probe import probe
+from frameinterp.settings import ConversionSettings, output_record
 
 __all__ = [
     "INSTALL_HINT",
@@ -213,7 +215,7 @@ class RayFile:
     created: float = field(default_factory=clock.perf_counter)  # the job's start, for the summary
     started: float = field(default_factory=clock.perf_counter)  # conversion's start, for progress
     split_seconds: float = 0.0
-    progress: Callable[[Progress], None] | None = None
+    progress: Callable[[JobProgress], None] | None = None
     # chunk index -> (worker seconds, bytes sent, bytes returned), for benchmarks and sizing
     costs: dict[int, tuple[float, int, int]] = field(default_factory=dict)
 
@@ -232,49 +234,50 @@ class RayFile:
 def prepare_file(
     source: str | Path,
     output: str | Path | None = None,
+    settings: ConversionSettings | None = None,
     *,
-    factor: int | None = None,
-    fps: str | float | Fraction | None = None,
-    slowdown: bool = False,
-    codec: str = "x264",
-    crf: int | None = None,
-    preset: str | None = None,
-    scene_threshold: float | None = DEFAULT_SCENE_THRESHOLD,
-    static_threshold: float | None = DEFAULT_STATIC_THRESHOLD,
-    keep_audio: bool | None = None,
-    overwrite: bool = False,
     chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
-    flow_workers: int | None = None,
+    **options: Any,
 ) -> RayFile:
-    """Probe, check and cut one input (same options and output rules as ``interpolate_video``).
+    """Probe, check and cut one input (same settings and output rules as ``interpolate_video``).
 
-    Chunks already finished by an earlier run of the same job are kept; a different job (other
-    options, a changed input) starts the chunk folder afresh.
+    ``options`` are fields of ``ConversionSettings``. Chunks already finished by an earlier run
+    of the same job are kept; a different job (other settings, a changed input) starts afresh.
     """
-    from frameinterp.pipeline import _time_base  # the single-process run's exact output base
+    from frameinterp.pipeline import (  # the single-process run's exact output base and record
+        RECORD_PREFIX,
+        RECORD_TAG,
+        _time_base,
+        resolve_settings,
+    )
 
+    settings = resolve_settings(settings, options)
+    if settings.max_frames is not None:
+        raise InvalidInputError("--frames (a preview) runs in one process; drop --workers/--ray")
+    if settings.hwaccel is not None:
+        raise InvalidInputError("--hwaccel is not available with --workers/--ray yet")
     path = Path(source)
-    request = make_request(factor, fps)
-    settings = EncodeSettings(codec=codec, crf=crf, preset=preset)
     info = probe(path)
-    target = Path(output) if output is not None else default_output_path(path, request, codec)
-    check_output_path(target, (path,), overwrite)
+    settings.check_rate(info.rate)
+    request = settings.request
+    target = Path(output) if output is not None else default_output_path(path, settings)
+    if target.is_dir():
+        target = default_output_path(target / path.name, settings)
+    check_output_path(target, (path,), settings.overwrite)
     plan = plan_chunks(path, chunk_seconds)
     output_rate = request.output_rate(info.rate)
-    scale = output_rate / info.rate if slowdown else Fraction(1)
+    scale = output_rate / info.rate if settings.slowdown else Fraction(1)
     time_base, exact = _time_base(info, request, scale)
+    record = RECORD_PREFIX + json.dumps(output_record(path, settings))
     job = ChunkJob(
         info=info,
-        request=request,
-        scale=scale,
-        rate=info.rate if slowdown else output_rate,
+        settings=settings,
+        rate=info.rate if settings.slowdown else output_rate,
         time_base=time_base,
-        encode=settings,
-        suffix=target.suffix or default_extension(codec),
+        suffix=target.suffix or default_extension(settings.codec),
+        last_time=plan.last_time,
         end_time=plan.end_time,
-        scene_threshold=scene_threshold,
-        static_threshold=static_threshold,
-        flow_workers=flow_workers,
+        metadata={RECORD_TAG: record},
     )
     duration = plan.end_time - plan.start
     expected = (
@@ -287,12 +290,12 @@ def prepare_file(
         output=target,
         job=job,
         plan=plan,
-        keep_audio=(not slowdown) if keep_audio is None else keep_audio,
+        keep_audio=settings.keeps_audio(),
         expected_frames=expected,
     )
     if not exact:
         item.warnings.append("output times rounded to the microsecond (exact time base too fine)")
-    if slowdown and info.audio_codecs and not item.keep_audio:
+    if settings.slowdown and info.audio_codecs and not item.keep_audio:
         item.warnings.append("audio dropped: slow motion changes the duration")
     _reset_if_stale(item)
     return item
@@ -353,7 +356,7 @@ def convert_on_ray(
     files: Sequence[RayFile],
     actors: Sequence[Any],
     *,
-    overall: Callable[[Progress], None] | None = None,
+    overall: Callable[[JobProgress], None] | None = None,
 ) -> list[BatchItem]:
     """Convert every file's missing chunks on ``actors`` and join each file when it is complete.
 
@@ -379,14 +382,14 @@ def convert_on_ray(
         now = clock.perf_counter()
         if item.progress is not None:
             item.progress(
-                Progress(
+                JobProgress(
                     item.done_frames,
                     max(item.expected_frames, item.done_frames),
                     now - item.started,
                 )
             )
         if overall is not None:
-            overall(Progress(done_frames, max(total, done_frames), now - started))
+            overall(JobProgress(done_frames, max(total, done_frames), now - started))
 
     def finish(item: RayFile) -> None:
         results[id(item)] = _join(item, summaries[id(item)], engine)
@@ -522,6 +525,7 @@ def _join(item: RayFile, counts: dict[str, Any], engine: str) -> BatchItem:
             "chunks": counts["chunk_seconds"],
             "join": joined.seconds,
         },
+        settings=item.job.settings,
     )
     return BatchItem(item.source, item.output, "done", "; ".join(warnings), summary)
 
@@ -534,18 +538,20 @@ def _join(item: RayFile, counts: dict[str, Any], engine: str) -> BatchItem:
 def _converters(
     actors: Sequence[Any] | None,
     workers: int | None,
-    engine: str,
-    device: str,
-    weights: str | Path | None,
+    settings: ConversionSettings,
     retries: int,
 ) -> Iterator[Sequence[Any]]:
-    """The caller's actors, or new ones that are stopped afterwards."""
+    """The caller's actors, or new ones (with the settings' engine) stopped afterwards."""
     if actors is not None:
         yield actors
         return
     ray = import_ray()
     started = start_converters(
-        workers, engine=engine, device=device, weights=weights, retries=retries
+        workers,
+        engine=settings.engine,
+        device=settings.device,
+        weights=settings.weights,
+        retries=retries,
     )
     try:
         yield started
@@ -557,30 +563,30 @@ def _converters(
 def interpolate_video_on_ray(
     input_path: str | Path,
     output_path: str | Path | None = None,
+    settings: ConversionSettings | None = None,
     *,
     workers: int | None = None,
     address: str | None = None,
-    engine: str = "classic",
-    device: str = "auto",
-    weights: str | Path | None = None,
+    chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
     retries: int = DEFAULT_RETRIES,
-    progress: Callable[[Progress], None] | None = None,
+    on_progress: Callable[[JobProgress], None] | None = None,
     actors: Sequence[Any] | None = None,
     **options: Any,
 ) -> VideoSummary:
     """``interpolate_video`` cut into chunks converted by ``workers`` Ray workers.
 
-    ``address`` joins a Ray cluster (``auto``: the running one, or a new local one); without
-    it a local Ray with ``workers`` CPU slots is started and stopped again. ``actors`` from
-    ``start_converters`` reuse engines already loaded (a notebook converting many videos).
-    ``options`` are ``prepare_file``'s (factor, fps, slowdown, codec, ``chunk_seconds`` ...).
+    ``settings``/``options`` as for ``interpolate_video``. ``address`` joins a Ray cluster
+    (``auto``: the running one, or a new local one); without it a local Ray with ``workers``
+    CPU slots is started and stopped again. ``actors`` from ``start_converters`` reuse engines
+    already loaded (a notebook converting many videos).
     """
     ray = import_ray()
-    item = prepare_file(input_path, output_path, **options)
-    item.progress = progress
+    settings = resolve_settings(settings, options)
+    item = prepare_file(input_path, output_path, settings, chunk_seconds=chunk_seconds)
+    item.progress = on_progress
     started_here = connect(address, workers)
     try:
-        with _converters(actors, workers, engine, device, weights, retries) as pool:
+        with _converters(actors, workers, settings, retries) as pool:
             (result,) = convert_on_ray([item], pool)
     finally:
         if started_here:
@@ -593,43 +599,46 @@ def interpolate_video_on_ray(
 def interpolate_folder_on_ray(
     folder: str | Path,
     output_dir: str | Path | None = None,
+    settings: ConversionSettings | None = None,
     *,
     address: str | None = "auto",
     workers: int | None = None,
-    engine: str = "classic",
-    device: str = "auto",
-    weights: str | Path | None = None,
-    overwrite: bool = False,
+    chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
     retries: int = DEFAULT_RETRIES,
-    progress_for: Callable[[str], Callable[[Progress], None]] | None = None,
+    progress_for: Callable[[str], Callable[[JobProgress], None]] | None = None,
     actors: Sequence[Any] | None = None,
     **options: Any,
 ) -> list[BatchItem]:
     """Every video in ``folder`` on Ray: files and chunks of long files share the workers.
 
-    Outputs and skipping follow ``batch.interpolate_folder`` (``<stem>.<2x>.mp4`` in
-    ``output_dir``, default ``FOLDER/interpolated``; existing outputs skipped). A file that
-    fails is reported and the others go on. ``progress_for("all files")`` gets the whole job.
+    Outputs and resume follow ``batch.interpolate_folder`` (``<stem>.2x.mp4`` in ``output_dir``,
+    default ``FOLDER/interpolated``; an output made with the same settings is skipped). A file
+    that fails is reported and the others go on. ``progress_for("all files")`` gets the whole
+    job, ``progress_for(name)`` each file.
     """
-    from frameinterp.batch import DEFAULT_OUTPUT_FOLDER
+    from frameinterp.batch import DEFAULT_OUTPUT_FOLDER, _resume_decision
 
     ray = import_ray()
+    settings = resolve_settings(settings, options)
     source = Path(folder)
     if not source.is_dir():
         raise InputNotFoundError(f"folder {str(source)!r} does not exist")
-    request = make_request(options.get("factor"), options.get("fps"))
     target = Path(output_dir) if output_dir is not None else source / DEFAULT_OUTPUT_FOLDER
-    target.mkdir(exist_ok=True)
-    codec = options.get("codec", "x264")
+    try:
+        target.mkdir(exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"cannot create output folder {str(target)!r}: {error}") from None
     videos, items = find_videos(source)
     files: list[RayFile] = []
+    replacing = settings.with_changes(overwrite=True)
     for path in videos:
-        output = target / f"{path.stem}.{request.label()}{default_extension(codec)}"
-        if output.exists() and not overwrite:
-            items.append(BatchItem(path, output, "skipped", "output exists"))
+        output = target / f"{path.stem}.{settings.label()}{default_extension(settings.codec)}"
+        reason = _resume_decision(output, output_record(path, settings), settings.overwrite)
+        if reason is not None:
+            items.append(BatchItem(path, output, "skipped", reason))
             continue
         try:
-            item = prepare_file(path, output, overwrite=overwrite, **options)
+            item = prepare_file(path, output, replacing, chunk_seconds=chunk_seconds)
         except FrameInterpError as error:
             items.append(BatchItem(path, output, "failed", str(error)))
             continue
@@ -640,7 +649,7 @@ def interpolate_folder_on_ray(
         overall = progress_for("all files") if progress_for is not None else None
         started_here = connect(address, workers)
         try:
-            with _converters(actors, workers, engine, device, weights, retries) as pool:
+            with _converters(actors, workers, settings, retries) as pool:
                 items.extend(convert_on_ray(files, pool, overall=overall))
         finally:
             if started_here:

@@ -17,6 +17,7 @@ from frameinterp.engines import create_interpolator
 from frameinterp.errors import BackendUnavailableError, InvalidInputError, OutputError
 from frameinterp.pipeline import interpolate_video
 from frameinterp.ray_runner import _store, prepare_file
+from frameinterp.settings import ConversionSettings
 
 
 @pytest.fixture(scope="module")
@@ -97,9 +98,11 @@ def test_without_ray_the_options_say_how_to_install(
 ) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
     with pytest.raises(BackendUnavailableError, match=r"pip install 'frameinterp\[ray\]'"):
-        slowmo_on_ray(clip, tmp_path / "out.mp4", workers=2, address=None, quiet=True)
+        slowmo_on_ray(
+            clip, tmp_path / "out.mp4", ConversionSettings(), workers=2, address=None, quiet=True
+        )
     with pytest.raises(BackendUnavailableError, match=r"pip install 'frameinterp\[ray\]'"):
-        batch_on_ray(tmp_path, None, workers=None, address="auto", quiet=True)
+        batch_on_ray(tmp_path, None, ConversionSettings(), workers=None, address="auto", quiet=True)
     assert not (tmp_path / "out.mp4").exists()
 
 

@@ -19,7 +19,7 @@ from chunk_clips import SMALL_CUP, assert_same_video, make_gop_clip
 
 from frameinterp.chunks import chunk_containers, convert_chunk
 from frameinterp.engines import create_interpolator
-from frameinterp.pipeline import Progress, interpolate_video
+from frameinterp.pipeline import JobProgress, interpolate_video
 from frameinterp.ray_runner import (
     _store,
     convert_on_ray,
@@ -98,7 +98,7 @@ def test_chunks_on_workers_equal_single_process(
     actors: list[Any], clip: Path, reference: Path, tmp_path: Path
 ) -> None:
     item = prepare_file(clip, tmp_path / "out.mkv", codec="ffv1", fps="60", chunk_seconds=CHUNK)
-    seen: list[Progress] = []
+    seen: list[JobProgress] = []
     item.progress = seen.append
     (result,) = convert_on_ray([item], actors)
     assert result.status == "done", result.message
@@ -115,7 +115,7 @@ def test_worker_killed_mid_run_costs_only_its_chunk(
     victim = before[1]
     killed: list[int] = []
 
-    def kill_once(update: Progress) -> None:
+    def kill_once(update: JobProgress) -> None:
         if not killed:  # the victim still has a chunk converting and one queued
             os.kill(victim, signal.SIGKILL)
             killed.append(victim)
@@ -162,7 +162,7 @@ def test_folder_of_real_and_synthetic_clips(
     folder.mkdir()
     shutil.copy(SMALL_CUP, folder / "cup.mp4")  # 62 frames, keyframes every 30, AAC audio
     shutil.copy(clip, folder / "gop.mp4")
-    lines: dict[str, Progress] = {}
+    lines: dict[str, JobProgress] = {}
 
     def progress_for(label: str) -> Any:
         return lambda update: lines.__setitem__(label, update)

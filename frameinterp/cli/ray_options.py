@@ -9,14 +9,16 @@ they fail with one line that says how to install it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from frameinterp.batch import BatchItem
+from frameinterp.chunks import DEFAULT_CHUNK_SECONDS
 from frameinterp.cli.app import console, err_console
 from frameinterp.cli.progress import ProgressDisplay, print_summary
-from frameinterp.errors import InvalidInputError
+from frameinterp.pipeline import VideoSummary
+from frameinterp.settings import ConversionSettings
 
 __all__ = [
     "ChunkSecondsOption",
@@ -62,48 +64,49 @@ def wants_ray(workers: int | None, address: str | None) -> bool:
 def slowmo_on_ray(
     input_path: Path,
     output: Path | None,
+    settings: ConversionSettings,
     *,
     workers: int | None,
     address: str | None,
-    quiet: bool,
-    frames: int | None = None,
-    hwaccel: str | None = None,
-    **options: Any,
-) -> None:
-    """``frameinterp slowmo INPUT --workers N`` (or ``--ray ADDRESS``): one video in chunks."""
+    chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
+    quiet: bool = False,
+) -> VideoSummary:
+    """``frameinterp slowmo INPUT --workers N`` (or ``--ray ADDRESS``): one video in chunks.
+
+    Shows progress and the summary; returns the summary for the command's warnings.
+    """
     from frameinterp.ray_runner import import_ray, interpolate_video_on_ray
 
-    if frames is not None:
-        raise InvalidInputError("--frames (a preview) runs in one process; drop --workers/--ray")
-    if hwaccel is not None:
-        raise InvalidInputError("--hwaccel is not available with --workers/--ray yet")
     import_ray()  # says how to install it before any work
     with ProgressDisplay(err_console, quiet=quiet) as display:
         summary = interpolate_video_on_ray(
             input_path,
             output,
+            settings,
             workers=workers,
             address=address,
-            progress=display.track(input_path.name),
-            **options,
+            chunk_seconds=chunk_seconds,
+            on_progress=display.track(input_path.name),
         )
     if not quiet:
         print_summary(console, summary)
+    return summary
 
 
 def batch_on_ray(
     folder: Path,
     output_dir: Path | None,
+    settings: ConversionSettings,
     *,
     workers: int | None,
     address: str | None,
-    quiet: bool,
-    **options: Any,
+    chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
+    quiet: bool = False,
 ) -> list[BatchItem]:
     """``frameinterp batch FOLDER --ray ADDRESS``: every file and chunk on the cluster.
 
-    Returns the items for the command's usual table (``_print_batch_table``); the progress
-    display has one line for the whole job and one per file.
+    Returns the items for the command's usual table; the progress display has one line for the
+    whole job and one per file.
     """
     from frameinterp.ray_runner import import_ray, interpolate_folder_on_ray
 
@@ -112,8 +115,9 @@ def batch_on_ray(
         return interpolate_folder_on_ray(
             folder,
             output_dir,
+            settings,
             address=address,
             workers=workers,
+            chunk_seconds=chunk_seconds,
             progress_for=display.track,
-            **options,
         )
