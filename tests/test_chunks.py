@@ -9,6 +9,7 @@ from pathlib import Path
 
 import av
 import pytest
+import typer
 from chunk_clips import assert_same_video, decoded, make_gop_clip, make_open_gop_clip
 
 from frameinterp.chunks import chunk_containers, convert_chunk, join_chunks, plan_chunks
@@ -16,7 +17,7 @@ from frameinterp.cli.ray_options import batch_on_ray, slowmo_on_ray
 from frameinterp.engines import create_interpolator
 from frameinterp.errors import BackendUnavailableError, InvalidInputError, OutputError
 from frameinterp.pipeline import interpolate_video
-from frameinterp.ray_runner import _store, prepare_file
+from frameinterp.ray_runner import _store, interpolate_video_on_ray, prepare_file
 from frameinterp.settings import ConversionSettings
 
 
@@ -98,10 +99,12 @@ def test_without_ray_the_options_say_how_to_install(
 ) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
     with pytest.raises(BackendUnavailableError, match=r"pip install 'frameinterp\[ray\]'"):
+        interpolate_video_on_ray(clip, tmp_path / "out.mp4", workers=2)
+    with pytest.raises(typer.Exit):
         slowmo_on_ray(
             clip, tmp_path / "out.mp4", ConversionSettings(), workers=2, address=None, quiet=True
         )
-    with pytest.raises(BackendUnavailableError, match=r"pip install 'frameinterp\[ray\]'"):
+    with pytest.raises(typer.Exit):
         batch_on_ray(tmp_path, None, ConversionSettings(), workers=None, address="auto", quiet=True)
     assert not (tmp_path / "out.mp4").exists()
 
@@ -138,3 +141,23 @@ def test_open_gop_leading_pictures_stay_with_the_chunk_before(tmp_path: Path) ->
     ]
     join_chunks(item.output, item.job, converted, keep_audio=item.keep_audio)
     assert_same_video(reference, item.output)
+
+
+def test_cli_workers_without_ray_is_one_line(
+    clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from frameinterp.cli import video_commands  # registers slowmo and batch on the app
+    from frameinterp.cli.app import app
+
+    assert video_commands.slowmo is not None
+
+    monkeypatch.setitem(sys.modules, "ray", None)
+    output = tmp_path / "out.mp4"
+    result = CliRunner().invoke(app, ["slowmo", str(clip), "-o", str(output), "--workers", "2"])
+    assert result.exit_code == BackendUnavailableError.exit_code, result.output
+    assert "pip install 'frameinterp[ray]'" in result.output
+    assert "Traceback" not in result.output and not output.exists()
+    result = CliRunner().invoke(app, ["batch", str(tmp_path), "--ray", "auto"])
+    assert result.exit_code == BackendUnavailableError.exit_code, result.output

@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from frameinterp.batch import BatchItem
 from frameinterp.chunks import DEFAULT_CHUNK_SECONDS
-from frameinterp.cli.app import console, err_console
+from frameinterp.cli.app import console, err_console, fail
 from frameinterp.cli.progress import ProgressDisplay, print_summary
+from frameinterp.errors import BackendUnavailableError
 from frameinterp.pipeline import VideoSummary
 from frameinterp.settings import ConversionSettings
 
@@ -61,6 +63,17 @@ def wants_ray(workers: int | None, address: str | None) -> bool:
     return workers is not None or address is not None
 
 
+def _require_ray() -> None:
+    """Say how to install Ray before any work. The hint is printed escaped: ``fail`` prints
+    rich markup, which would swallow the ``[ray]`` of ``frameinterp[ray]``."""
+    from frameinterp.ray_runner import import_ray
+
+    try:
+        import_ray()
+    except BackendUnavailableError as error:
+        fail(escape(str(error)), error.exit_code)
+
+
 def slowmo_on_ray(
     input_path: Path,
     output: Path | None,
@@ -75,9 +88,9 @@ def slowmo_on_ray(
 
     Shows progress and the summary; returns the summary for the command's warnings.
     """
-    from frameinterp.ray_runner import import_ray, interpolate_video_on_ray
+    from frameinterp.ray_runner import interpolate_video_on_ray
 
-    import_ray()  # says how to install it before any work
+    _require_ray()
     with ProgressDisplay(err_console, quiet=quiet) as display:
         summary = interpolate_video_on_ray(
             input_path,
@@ -108,9 +121,9 @@ def batch_on_ray(
     Returns the items for the command's usual table; the progress display has one line for the
     whole job and one per file.
     """
-    from frameinterp.ray_runner import import_ray, interpolate_folder_on_ray
+    from frameinterp.ray_runner import interpolate_folder_on_ray
 
-    import_ray()
+    _require_ray()
     with ProgressDisplay(err_console, quiet=quiet) as display:
         return interpolate_folder_on_ray(
             folder,
