@@ -13,7 +13,6 @@ import typer
 from chunk_clips import assert_same_video, decoded, make_gop_clip, make_open_gop_clip
 
 from frameinterp.chunks import chunk_containers, convert_chunk, join_chunks, plan_chunks
-from frameinterp.cli.ray_options import batch_on_ray, slowmo_on_ray
 from frameinterp.engines import create_interpolator
 from frameinterp.errors import BackendUnavailableError, InvalidInputError, OutputError
 from frameinterp.pipeline import interpolate_video
@@ -94,9 +93,21 @@ def test_chunk_length_must_be_positive(clip: Path) -> None:
         plan_chunks(clip, 0)
 
 
+@pytest.fixture
+def cli_app() -> typer.Typer:
+    """The application with its commands. Imported here, not at the top: importing a
+    ``frameinterp.cli`` submodule first would shadow ``frameinterp.cli.app`` (the Typer app,
+    made on first use) with the submodule of that name for every later importer."""
+    from frameinterp.cli import app
+
+    return app
+
+
 def test_without_ray_the_options_say_how_to_install(
-    clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli_app: typer.Typer, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from frameinterp.cli.ray_options import batch_on_ray, slowmo_on_ray
+
     monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
     with pytest.raises(BackendUnavailableError, match=r"pip install 'frameinterp\[ray\]'"):
         interpolate_video_on_ray(clip, tmp_path / "out.mp4", workers=2)
@@ -144,20 +155,15 @@ def test_open_gop_leading_pictures_stay_with_the_chunk_before(tmp_path: Path) ->
 
 
 def test_cli_workers_without_ray_is_one_line(
-    clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli_app: typer.Typer, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from typer.testing import CliRunner
 
-    from frameinterp.cli import video_commands  # registers slowmo and batch on the app
-    from frameinterp.cli.app import app
-
-    assert video_commands.slowmo is not None
-
     monkeypatch.setitem(sys.modules, "ray", None)
     output = tmp_path / "out.mp4"
-    result = CliRunner().invoke(app, ["slowmo", str(clip), "-o", str(output), "--workers", "2"])
+    result = CliRunner().invoke(cli_app, ["slowmo", str(clip), "-o", str(output), "--workers", "2"])
     assert result.exit_code == BackendUnavailableError.exit_code, result.output
     assert "pip install 'frameinterp[ray]'" in result.output
     assert "Traceback" not in result.output and not output.exists()
-    result = CliRunner().invoke(app, ["batch", str(tmp_path), "--ray", "auto"])
+    result = CliRunner().invoke(cli_app, ["batch", str(tmp_path), "--ray", "auto"])
     assert result.exit_code == BackendUnavailableError.exit_code, result.output
