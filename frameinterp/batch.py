@@ -407,14 +407,18 @@ def interpolate_folder(
         reason = _resume_decision(output, made, settings.overwrite)
         if reason is not None:
             return BatchItem(path, output, "skipped", reason)
+        report = callback(path.name)
         try:
             summary = interpolate_video(
                 path,
                 output,
                 replacing,
                 interpolator=engine_for_thread(),
-                on_progress=callback(path.name),
+                on_progress=report,
             )
+            if report is not None:  # the estimate may be off: the bar ends where the job did
+                done = summary.output_frames
+                report(JobProgress(done, done, summary.seconds))
             message = "; ".join(summary.warnings)
             if summary.damaged and not settings.allow_damaged:
                 message += "; the output was kept, pass --allow-damaged to accept it"

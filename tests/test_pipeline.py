@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 from fractions import Fraction
@@ -302,3 +303,133 @@ def test_flow_workers_prepare_ahead_with_identical_output(tmp_path):
     for expected, actual in zip(outputs[0][1], outputs[2][1], strict=True):
         np.testing.assert_array_equal(actual, expected)
     assert sum(name.startswith("frameinterp-flow") for name in prepared_in) >= 5
+
+
+def test_huge_factor_runs_in_bounded_memory(tmp_path: Path) -> None:
+    """--factor 200 (with force) holds a few frames, not 200: peak RSS barely moves.
+
+    Measured in a fresh process with ``resource``: the peak after a factor-2 job, then after a
+    factor-200 job on the same clip (320×240, two input frames, 400 output frames). Rendering
+    a pair's 199 frames at once needs about 180 MB more (float32), plus their 8-bit copies.
+    """
+    import subprocess
+    import sys
+
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, 3, width=320, height=240)
+    script = f"""
+import resource
+from pathlib import Path
+from frameinterp.pipeline import interpolate_video
+clip = Path({str(clip)!r})
+peaks = []
+for factor in (2, 200):
+    summary = interpolate_video(
+        clip, clip.with_name(f"out{{factor}}.mp4"), factor=factor, force=True, max_frames=2,
+        engine="blend", device="cpu", preset="ultrafast",
+    )
+    assert summary.output_frames == 2 * factor, summary.output_frames
+    peaks.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print((peaks[1] - peaks[0]) // 1024)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    growth_mib = int(done.stdout.split()[-1])
+    assert growth_mib < 80, f"peak RSS grew by {growth_mib} MiB for factor 200"
+
+
+def test_absurd_rates_refused_before_any_work(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, 4)
+    with pytest.raises(InvalidInputError, match="2400 fps"):
+        interpolate_video(clip, tmp_path / "out.mp4", factor=100, interpolator=RecordingEngine())
+    with pytest.raises(InvalidInputError, match="--force"):
+        interpolate_video(clip, tmp_path / "out.mp4", fps="1000000", interpolator=RecordingEngine())
+    assert only_file(tmp_path, {"clip.mp4"}) == []
+
+
+def test_window_and_origin_render_one_chunk_of_the_global_grid(tmp_path: Path) -> None:
+    """Two chunks converted separately (each with the frame after its end) give exactly the
+    frames and times of converting the whole clip at once."""
+    from frameinterp.convert import convert
+    from frameinterp.decode import VideoReader
+    from frameinterp.probe import probe
+    from frameinterp.settings import ConversionSettings
+
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, 12)
+    settings = ConversionSettings(fps=Fraction(60))
+
+    class Collect:
+        def __init__(self) -> None:
+            self.times: list[Fraction] = []
+            self.ended: Fraction | None = None
+
+        def write(self, picture: object, time: Fraction) -> None:
+            self.times.append(time)
+
+        def commit(self, end: Fraction | None = None) -> None:
+            self.ended = end
+
+        def abort(self) -> None:
+            raise AssertionError("aborted")
+
+    class Frames:
+        def __init__(self, frames: list, rate: Fraction) -> None:
+            self.frames, self.rate = frames, rate
+
+        def __iter__(self):
+            return iter(self.frames)
+
+        def close(self) -> None:
+            pass
+
+    info = probe(clip)
+    with VideoReader(info) as reader:
+        frames = list(reader)
+    whole = Collect()
+    convert(Frames(frames, info.rate), whole, settings, RecordingEngine())
+    split = Fraction(5, 24)  # input frame 5
+    first, second = Collect(), Collect()
+    origin = frames[0].time
+    convert(Frames(frames[:6], info.rate), first, settings, RecordingEngine(),
+            origin=origin, window=(origin, split))  # fmt: skip
+    rest = [dataclasses.replace(frame, index=i) for i, frame in enumerate(frames[5:])]
+    convert(Frames(rest, info.rate), second, settings, RecordingEngine(),
+            origin=origin, window=(split, None))  # fmt: skip
+    assert first.times + second.times == whole.times
+    assert first.ended == split and second.ended == Fraction(12, 24)  # where each chunk ends
+    assert all(time < split for time in first.times)
+
+
+def test_in_memory_input_and_output(tmp_path: Path) -> None:
+    """A source and a sink that are not files: BytesIO in, BytesIO out."""
+    import io
+
+    from frameinterp.encode import VideoWriter
+    from frameinterp.probe import probe
+
+    clip = tmp_path / "clip.mkv"
+    make_clip(clip, 6, codec="ffv1", pixel_format="yuv420p")
+    info = probe(io.BytesIO(clip.read_bytes()))
+    assert info.data is not None and info.width == 64
+    target = io.BytesIO()
+    from frameinterp.convert import convert
+    from frameinterp.decode import VideoReader
+    from frameinterp.settings import ConversionSettings
+
+    settings = ConversionSettings(codec="ffv1")
+    writer = VideoWriter(target, info, settings=settings.encode, rate=info.rate * 2,
+                         time_base=info.time_base / 2)  # fmt: skip
+    result = convert(VideoReader(info), writer, settings, RecordingEngine())
+    assert result.output_frames == 12 and writer.passed_through == 7  # 6 + the held last
+    path = tmp_path / "back.mkv"
+    path.write_bytes(target.getvalue())
+    times, images = read_video(path)
+    _, source = read_video(clip)
+    assert len(times) == 12
+    for index in range(6):  # FFV1 is lossless and the pixel format is kept: bit-exact
+        np.testing.assert_array_equal(images[2 * index], source[index])
+    assert only_file(tmp_path, {"clip.mkv", "back.mkv"}) == []
