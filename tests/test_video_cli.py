@@ -190,7 +190,7 @@ def test_exception_odd_size_for_a_subsampled_codec(tmp_path):
     clip = tmp_path / "odd.mkv"
     with av.open(str(clip), "w") as container:
         stream = container.add_stream("ffv1", rate=24)
-        stream.width, stream.height, stream.pix_fmt = 65, 49, "yuv444p"
+        stream.width, stream.height, stream.pix_fmt = 65, 49, "yuv420p"
         for index in range(4):
             image = np.zeros((49, 65, 3), np.uint8)
             image[:, index * 10 : index * 10 + 5] = 255
