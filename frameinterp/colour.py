@@ -639,11 +639,16 @@ def convert_frame(frame: av.VideoFrame, pixel_format: str, color: ColorInfo) -> 
         rgb = _decode_rgb(source, layout, source_color, 1.0)
         result = _encode_rgb(rgb, 1.0, target_layout, color, frame.width, frame.height)
     if result is not frame:
-        result.pts = frame.pts
-        result.time_base = frame.time_base
+        _copy_timing(frame, result)
     _tag(result, color)
     result.pict_type = av.video.frame.PictureType.NONE
     return result
+
+
+def _copy_timing(source: av.VideoFrame, target: av.VideoFrame) -> None:
+    target.pts = source.pts
+    if source.time_base is not None:
+        target.time_base = source.time_base
 
 
 def _convert_yuv(
@@ -694,8 +699,7 @@ def _convert_swscale(
     )
     if converted is frame:
         return frame
-    converted.pts = frame.pts
-    converted.time_base = frame.time_base
+    _copy_timing(frame, converted)
     _tag(converted, color)
     converted.pict_type = av.video.frame.PictureType.NONE
     return converted
