@@ -334,11 +334,10 @@ def downgrade_note(codec: str, source_pixel_format: str, chosen: str) -> str | N
         target.shift_x > source.shift_x or target.shift_y > source.shift_y
     ):
         lost.append(f"chroma {_chroma_name(source)} → {_chroma_name(target)}")
+    notes = [f"{', '.join(lost)} (the most --codec {codec} keeps)"] if lost else []
     if source.alpha:
-        lost.append("alpha channel dropped")
-    if not lost:
-        return None
-    return f"{', '.join(lost)} (the most --codec {codec} keeps here)"
+        notes.append("alpha channel dropped (frames are interpolated in colour only)")
+    return "; ".join(notes) or None
 
 
 def _chroma_name(layout: _Layout) -> str:
