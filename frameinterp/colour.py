@@ -445,10 +445,13 @@ def _rgb_to_yuv_matrix(matrix: int) -> np.ndarray:
     )
 
 
-def _quantise(values: np.ndarray, peak: int, dtype: type[np.unsignedinteger]) -> np.ndarray:
-    np.clip(values, 0.0, float(peak), out=values)
-    np.rint(values, out=values)
-    return values.astype(dtype)
+def _quantise(values: np.ndarray, top: int, dtype: type) -> np.ndarray:
+    """Float samples rounded to the nearest integer (ties to even) and clipped to [0, top]."""
+    depth = cv2.CV_8U if dtype is np.uint8 else cv2.CV_16U
+    result = cv2.addWeighted(values, 1.0, values, 0.0, 0.0, dtype=depth)  # saturating round
+    if top < np.iinfo(dtype).max:
+        np.minimum(result, top, out=result)
+    return result
 
 
 def _decode_rgb(frame: av.VideoFrame, layout: _Layout, color: ColorInfo, peak: float) -> np.ndarray:
@@ -487,9 +490,8 @@ def _encode_rgb(
     """H×W×3 RGB (any numeric type, scaled to ``peak``) → a planar frame, rounded once."""
     dtype = _dtype(layout.depth)
     top = (1 << layout.depth) - 1
-    rgb = rgb.astype(np.float32, copy=False)
     if layout.kind == "rgb":
-        scaled = rgb * np.float32(top / peak)
+        scaled = rgb.astype(np.float32) * np.float32(top / peak)
         red, green, blue = cv2.split(scaled)
         planes = [_quantise(plane, top, dtype) for plane in (green, blue, red)]
         return _write_frame(planes, layout, width, height)
@@ -497,13 +499,15 @@ def _encode_rgb(
     to_yuv = _rgb_to_yuv_matrix(color.matrix) / peak
     weights = to_yuv * np.array([[y_scale], [c_scale], [c_scale]])
     offsets = np.array([y_offset, c_offset, c_offset])
-    transform = np.concatenate([weights, offsets[:, None]], axis=1).astype(np.float32)
-    luma = cv2.transform(rgb, transform[:1])
-    planes = [_quantise(luma, top, dtype)]
-    if layout.kind == "yuv":
+    transform = np.concatenate([weights, offsets[:, None]], axis=1)
+    rgb = rgb.astype(np.float32, copy=False)
+    planes = [_transform(rgb, transform[:1], dtype, top)]
+    if layout.kind == "yuv" and _shifts(layout) == (0, 0):
+        planes.extend(cv2.split(_transform(rgb, transform[1:], dtype, top)))
+    elif layout.kind == "yuv":
         # Chroma is linear in RGB: average RGB over each chroma block, then transform.
         small = _downsample(rgb, layout.shift_x, layout.shift_y)
-        chroma = cv2.transform(small, transform[1:])
+        chroma = cv2.transform(small, transform[1:].astype(np.float32))
         planes.extend(_quantise(np.ascontiguousarray(chroma[:, :, i]), top, dtype) for i in (0, 1))
     return _write_frame(planes, layout, width, height)
 
@@ -541,8 +545,33 @@ def rgb_from_frame(frame: av.VideoFrame, deep: bool) -> np.ndarray:
     if planar is None:
         return _swscale_rgb(frame, deep)
     source, layout = planar
-    rgb = _decode_rgb(source, layout, frame_color(frame), float(peak))
-    return _quantise(rgb, peak, dtype)
+    color = frame_color(frame)
+    if layout.kind == "rgb" or (layout.depth > 8 and not deep):
+        return _quantise(_decode_rgb(source, layout, color, float(peak)), peak, dtype)
+    # Integer samples in, integer RGB out: OpenCV sums in float and rounds once.
+    planes = _read_planes(source, layout)
+    y_offset, y_scale, c_offset, c_scale = _codes(layout.depth, color.range == FULL)
+    if layout.kind == "gray":
+        gain = peak / y_scale
+        transform = np.array([[gain, -y_offset * gain]] * 3)
+        return _transform(planes[0], transform, dtype, peak)
+    width, height = frame.width, frame.height
+    chroma = [
+        _upsample(plane, layout.shift_x, layout.shift_y, width, height) for plane in planes[1:]
+    ]
+    weights = _yuv_to_rgb_matrix(color.matrix) * peak / np.array([y_scale, c_scale, c_scale])
+    offsets = -(weights @ np.array([y_offset, c_offset, c_offset]))
+    merged = cv2.merge([planes[0], *chroma])
+    return _transform(merged, np.concatenate([weights, offsets[:, None]], axis=1), dtype, peak)
+
+
+def _transform(image: np.ndarray, matrix: np.ndarray, dtype: type, top: int) -> np.ndarray:
+    """``matrix`` (outputs × channels + 1) applied to every pixel in float32, then rounded once
+    to ``dtype`` and clipped to [0, top]. (OpenCV's own integer transform is fixed-point and
+    misses the nearest value by up to 0.13.)"""
+    if image.dtype != np.float32:
+        image = cv2.addWeighted(image, 1.0, image, 0.0, 0.0, dtype=cv2.CV_32F)
+    return _quantise(cv2.transform(image, matrix.astype(np.float32)), top, dtype)
 
 
 def _swscale_rgb(frame: av.VideoFrame, deep: bool) -> np.ndarray:
