@@ -451,3 +451,28 @@ def test_encoder_options_prores_profile() -> None:
     assert encoder_options("prores", "yuv444p10le") == {"profile": "4"}
     assert encoder_options("prores", "yuv422p10le") == {"profile": "3"}
     assert encoder_options("x264", "yuv444p") == {}
+
+
+def test_grey_and_planar_rgb_to_rgb() -> None:
+    luma = random_yuv("yuv444p")[0]
+    grey = make_frame("gray", [luma], color_range=1)
+    expected = np.clip((luma - 16) / 219, 0, 1)[:, :, None].repeat(3, axis=2) * 255
+    assert np.abs(rgb_from_frame(grey, False) - expected).max() <= HALF
+    generator = np.random.default_rng(2)
+    rgb = generator.integers(0, 1024, (38, 66, 3))
+    planar = make_frame("gbrp10le", [rgb[..., 1], rgb[..., 2], rgb[..., 0]])
+    assert np.abs(rgb_from_frame(planar, True) - rgb * 65535 / 1023).max() <= HALF_DEEP
+
+
+def test_formats_without_a_numpy_path_go_through_accurate_swscale() -> None:
+    """Packed RGB in, planar YUV out: swscale with accurate rounding, close to the numpy path."""
+    generator = np.random.default_rng(4)
+    rgb = generator.integers(0, 256, (38, 66, 3)).astype(np.uint8)
+    packed = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+    color = ColorInfo(matrix=1, range=1)
+    converted = convert_frame(packed, "yuv444p", color)
+    assert converted.format.name == "yuv444p" and converted.colorspace == 1
+    reference = frame_from_rgb(rgb, "yuv444p", color)
+    for got, want in zip(planes_of(converted), planes_of(reference), strict=True):
+        assert np.abs(got - want).max() <= 1
+    assert np.abs(rgb_from_frame(packed, False).astype(int) - rgb).max() == 0
