@@ -30,6 +30,7 @@ import numpy as np
 
 from frameinterp.colour import rgb_from_frame
 from frameinterp.convert import JobProgress, convert
+from frameinterp.decoded import DecodedFrame, Picture
 from frameinterp.encode import StreamNotes, default_extension
 from frameinterp.engines import Interpolator, create_interpolator
 from frameinterp.errors import (
@@ -40,7 +41,7 @@ from frameinterp.errors import (
     UnsupportedMediaError,
 )
 from frameinterp.files import TemporaryFolder, check_output_path, write_atomically
-from frameinterp.frames import DecodedFrame, Picture
+from frameinterp.images import IMAGE_SUFFIXES, read_rgb
 from frameinterp.pipeline import (
     RECORD_PREFIX,
     RECORD_TAG,
@@ -70,7 +71,6 @@ _VIDEO_EXTENSIONS = {
     ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mts", ".m2ts", ".ts", ".mpg", ".mpeg",
     ".flv", ".wmv", ".3gp", ".ogv", ".nut",
 }  # fmt: skip
-_IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
 _SEQUENCE_NAME = re.compile(r"^(?P<prefix>.*?)(?P<number>[0-9]+)$")
 DEFAULT_OUTPUT_FOLDER = "interpolated"
 
@@ -101,7 +101,7 @@ def find_videos(folder: Path) -> tuple[list[Path], list[BatchItem]]:
     for path in sorted(folder.iterdir()):
         if path.name.startswith(".") or not path.is_file():
             continue
-        if path.suffix.lower() in _IMAGE_EXTENSIONS:
+        if path.suffix.lower() in IMAGE_SUFFIXES:
             continue
         try:
             info = probe(path)
@@ -119,7 +119,7 @@ def _sequence_frames(folder: Path) -> list[Path]:
     """Numbered images in ``folder``, in numeric order (``frame_2`` before ``frame_10``)."""
     numbered: list[tuple[str, int, Path]] = []
     for path in folder.iterdir():
-        if path.suffix.lower() not in _IMAGE_EXTENSIONS or path.name.startswith("."):
+        if path.suffix.lower() not in IMAGE_SUFFIXES or path.name.startswith("."):
             continue
         match = _SEQUENCE_NAME.match(path.stem)
         if match:
@@ -135,33 +135,19 @@ def is_image_sequence(folder: Path) -> bool:
     )
 
 
-def _read_image(path: Path) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise UnsupportedMediaError(f"cannot read image {str(path)!r}")
-    if image.ndim == 2:
-        image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
-    elif image.shape[2] == 4:
-        image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
-    else:
-        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-    if image.dtype not in (np.uint8, np.uint16):
-        raise UnsupportedMediaError(f"{str(path)!r} is {image.dtype}; expected 8- or 16-bit")
-    return np.ascontiguousarray(image)
-
-
 class ImageSequence:
     """A ``FrameSource`` of numbered images, read one at a time, shown at ``rate``."""
 
     def __init__(self, paths: list[Path], rate: Fraction) -> None:
         self.paths = paths
         self.rate = rate
+        self.time_base: Fraction | None = None  # times are exact multiples of 1 / rate
 
     def __iter__(self) -> Iterator[DecodedFrame]:
         signature: np.ndarray | None = None
         shape: tuple[int, ...] | None = None
         for index, path in enumerate(self.paths):
-            image = _read_image(path)
+            image = read_rgb(path)
             if shape is not None and image.shape != shape:
                 raise UnsupportedMediaError(
                     f"{path.name} is {image.shape[1]}×{image.shape[0]}, the sequence is "

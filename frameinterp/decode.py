@@ -19,8 +19,8 @@ import av.error
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
+from frameinterp.decoded import DecodedFrame
 from frameinterp.errors import UnsupportedMediaError
-from frameinterp.frames import DecodedFrame
 from frameinterp.probe import VideoInfo, open_input, probe
 from frameinterp.scene import measure_change, video_frame_signature
 from frameinterp.threads import ThreadedIterator
@@ -73,6 +73,7 @@ class VideoReader:
     ) -> None:
         self.info = info
         self.rate = info.rate
+        self.time_base: Fraction | None = info.time_base
         self.stats = DecodeStats()
         self._measure = measure
         self._threads = threads

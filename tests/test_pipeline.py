@@ -141,10 +141,10 @@ def test_scene_cut_not_interpolated(tmp_path: Path) -> None:
     assert summary.scene_cuts == 1 and summary.static_intervals == 1
     assert len(engine.calls) == 5  # 7 intervals minus the cut and the duplicate
     _, images = read_video(output)
-    # Output 7 lies between input 3 (old scene) and 4 (new scene): a copy of the nearer one,
-    # input 4 (t = 1/2 rounds to the later frame), never a mix of the two scenes.
+    # Output 7 lies between input 3 (old scene) and 4 (new scene), before the cut: a copy of
+    # input 3 (the new scene starts at input 4's time), never a mix of the two scenes.
     blend = (pictures[3].astype(int) + pictures[4]) / 2
-    assert np.abs(images[7].astype(int) - pictures[4]).mean() < 4
+    assert np.abs(images[7].astype(int) - pictures[3]).mean() < 4
     assert np.abs(images[7].astype(int) - blend).mean() > 20
     summary = interpolate_video(
         clip, output, factor=2, interpolator=engine, scene_threshold=None, overwrite=True
@@ -378,7 +378,7 @@ def test_window_and_origin_render_one_chunk_of_the_global_grid(tmp_path: Path) -
 
     class Frames:
         def __init__(self, frames: list, rate: Fraction) -> None:
-            self.frames, self.rate = frames, rate
+            self.frames, self.rate, self.time_base = frames, rate, None
 
         def __iter__(self):
             return iter(self.frames)
