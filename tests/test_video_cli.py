@@ -384,3 +384,21 @@ def test_rerun_removes_what_a_killed_run_left(tmp_path: Path) -> None:
     assert code == 0, err
     assert not stale.exists()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["clip.8x.mp4", "clip.mp4"]
+
+
+def test_ctrl_c_while_starting_is_one_line(tmp_path: Path) -> None:
+    """SIGINT during start-up (importing torch takes seconds): one line, exit 130."""
+    import signal
+    import time
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "frameinterp", "slowmo", str(tmp_path / "clip.mp4")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(0.5)  # Python is up, the commands (torch) are still importing
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert err == "error: interrupted while starting; nothing was done\n"
