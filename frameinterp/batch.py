@@ -87,7 +87,8 @@ class BatchItem:
 
 
 def _is_image_container(name: str) -> bool:
-    return name.endswith("_pipe") or name in ("image2", "png", "jpeg", "webp", "gif", "bmp")
+    # tty: FFmpeg's demuxer for text art, which happily "decodes" any text file.
+    return name.endswith("_pipe") or name in ("image2", "png", "jpeg", "webp", "gif", "bmp", "tty")
 
 
 def find_videos(folder: Path) -> tuple[list[Path], list[BatchItem]]:

@@ -243,9 +243,14 @@ def interpolate_video(
     affected = stats.affected_frames
     lost, expected = _lost_frames(info, reader, result.end)
     if lost > affected:
+        counted = (
+            "frames the container announces"
+            if info.frame_count
+            else ("frames the container's duration implies (about)")
+        )
         warnings.append(
-            f"{lost} of {expected} frames the container announces could not be decoded "
-            "(the file is truncated or damaged); the output covers only what could be read"
+            f"{lost} of {expected} {counted} could not be decoded (the file is truncated or "
+            "damaged); the output covers only what could be read"
         )
     elif affected:
         warnings.append(

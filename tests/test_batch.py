@@ -171,3 +171,13 @@ def test_resume_redoes_outputs_made_differently(tmp_path: Path) -> None:
     kept = interpolate_folder(folder, engine="blend", factor=3)
     assert kept[0].status == "skipped" and "no record" in kept[0].message
     assert made_by_hand.read_bytes() == b"mine"
+
+
+def test_text_files_are_not_videos(tmp_path: Path) -> None:
+    """FFmpeg's tty demuxer "decodes" any longer text file (a SOURCE.txt) as a video."""
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    make_clip(folder / "a.mp4", 3)
+    (folder / "SOURCE.txt").write_text("Where these clips come from, and their licence.\n" * 60)
+    videos, bad = find_videos(folder)
+    assert [path.name for path in videos] == ["a.mp4"] and bad == []

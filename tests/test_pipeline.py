@@ -429,3 +429,24 @@ def test_in_memory_input_and_output(tmp_path: Path) -> None:
     for index in range(6):  # FFV1 is lossless and the pixel format is kept: bit-exact
         np.testing.assert_array_equal(images[2 * index], source[index])
     assert only_file(tmp_path, {"clip.mkv", "back.mkv"}) == []
+
+
+def _shared() -> Path:
+    shared = Path(__file__).resolve().parents[1].parent / "shared"
+    return shared if shared.is_dir() else Path("/work/shared")
+
+
+def test_truncated_real_clip_counts_what_was_lost(tmp_path: Path) -> None:
+    """A real Matroska clip (89 frames, 30 fps) cut to 40% of its bytes: the loss is counted
+    against the container's duration, not against the packets that happen to remain."""
+    source = _shared() / "data" / "video" / "intel" / "walk.mkv"
+    if not source.exists():
+        pytest.skip(f"needs {source}")
+    clip = tmp_path / "walk.mkv"
+    data = source.read_bytes()
+    clip.write_bytes(data[: int(len(data) * 0.4)])
+    summary = interpolate_video(clip, tmp_path / "out.mkv", interpolator=RecordingEngine())
+    assert summary.damaged
+    assert 20 <= summary.input_frames <= 40
+    assert abs(summary.input_frames + summary.lost_frames - 89) <= 3
+    assert any("could not be decoded" in warning for warning in summary.warnings)
