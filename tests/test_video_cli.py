@@ -402,3 +402,50 @@ def test_ctrl_c_while_starting_is_one_line(tmp_path: Path) -> None:
     _, err = process.communicate(timeout=120)
     assert process.returncode == 130
     assert err == "error: interrupted while starting; nothing was done\n"
+
+
+def test_progress_plain_lines_give_a_sane_first_eta() -> None:
+    """Start-up (model loading) is not counted in the rate: the first line has no ETA
+    rather than hours, later lines use the rate since frames began to flow."""
+    import io
+    import time
+
+    from rich.console import Console
+
+    from frameinterp.cli.progress import ProgressDisplay
+    from frameinterp.convert import JobProgress
+
+    stream = io.StringIO()
+    display = ProgressDisplay(Console(file=stream, width=200), interval=0.0)
+    report = display.track("clip.mp4")
+    report(JobProgress(1, 1000, elapsed=60.0))  # the first frame after a minute of start-up
+    time.sleep(0.2)
+    report(JobProgress(101, 1000, elapsed=60.2))
+    report(JobProgress(1000, 1000, elapsed=62.0))
+    first, second, last = stream.getvalue().splitlines()
+    assert first.endswith("ETA --:--")
+    eta = second.rsplit("ETA ", 1)[1]
+    minutes, seconds = (int(part) for part in eta.split(":"))
+    assert 0 < minutes * 60 + seconds < 30  # ~900 frames at ~500 fps, not 9 hours
+    assert last.endswith("ETA 0:00")
+
+
+def test_progress_finished_bar_keeps_its_rate() -> None:
+    import time
+
+    from rich.console import Console
+
+    from frameinterp.cli.progress import ProgressDisplay, _RateColumn
+    from frameinterp.convert import JobProgress
+
+    console = Console(force_terminal=True, width=120, file=open(os.devnull, "w"))  # noqa: SIM115
+    with ProgressDisplay(console) as display:
+        report = display.track("a.mp4")
+        display.track("b.mp4")  # another job still running keeps the display alive
+        report(JobProgress(10, 10, 1.0))
+        bars = display._bars
+        assert bars is not None
+        task = bars.tasks[0]
+        before = _RateColumn().render(task).plain
+        time.sleep(0.3)
+        assert _RateColumn().render(task).plain == before
