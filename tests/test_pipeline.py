@@ -450,3 +450,25 @@ def test_truncated_real_clip_counts_what_was_lost(tmp_path: Path) -> None:
     assert 20 <= summary.input_frames <= 40
     assert abs(summary.input_frames + summary.lost_frames - 89) <= 3
     assert any("could not be decoded" in warning for warning in summary.warnings)
+
+
+def test_settings_validated_once_and_recorded(tmp_path: Path) -> None:
+    from frameinterp.batch import read_record
+    from frameinterp.settings import ConversionSettings
+
+    settings = ConversionSettings(fps="59.94", slowdown=True, flow_workers=3)
+    assert settings.fps == Fraction(60000, 1001) and settings.label() == "59.94fps-slow"
+    recipe = settings.recipe()
+    assert recipe["fps"] == "60000/1001" and "flow_workers" not in recipe and "device" not in recipe
+    assert settings.with_changes(flow_workers=0).recipe() == recipe  # speed is not the recipe
+    with pytest.raises(InvalidInputError, match="unknown option"):
+        interpolate_video("clip.mp4", facter=2)
+    with pytest.raises(InvalidInputError, match="--frames must be at least 2"):
+        settings.with_changes(max_frames=1)
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, 4)
+    summary = interpolate_video(clip, settings=ConversionSettings(factor=3),
+                                interpolator=RecordingEngine())  # fmt: skip
+    record = read_record(summary.output)
+    assert record is not None and record["settings"]["factor"] == 3
+    assert record["input"]["size"] == clip.stat().st_size
