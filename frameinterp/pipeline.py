@@ -25,17 +25,22 @@ from frameinterp.engines import Interpolator, create_interpolator
 from frameinterp.errors import InvalidInputError
 from frameinterp.files import check_output_path
 from frameinterp.probe import VideoInfo, hardware_decoder, probe
+from frameinterp.progress_bar import ProgressBar
 from frameinterp.settings import ConversionSettings, output_record
 from frameinterp.timing import Request, common_time_base
 
 __all__ = [
     "JobProgress",
+    "Progress",
     "VideoSummary",
     "default_output_path",
     "interpolate_video",
     "make_request",
     "resolve_settings",
 ]
+
+# The name lib's modules and ``frameinterp.Progress`` use for the one job-progress class.
+Progress = JobProgress
 
 # Largest numerator/denominator a container time base may have (int32 in FFmpeg).
 _MAX_TIME_BASE_TERM = 2**31 - 1
@@ -142,21 +147,6 @@ def _expected_outputs(info: VideoInfo, request: Request, frames: int | None = No
     return math.ceil((frames or info.estimated_frames()) / info.rate * request.fps)
 
 
-def tqdm_progress(label: str) -> Callable[[JobProgress], None]:
-    """A ``tqdm.auto`` bar (Jupyter or terminal) as an ``on_progress`` callback."""
-    from tqdm.auto import tqdm
-
-    bar = tqdm(desc=label, unit="frame", total=None)
-
-    def update(progress: JobProgress) -> None:
-        bar.total = progress.total
-        bar.update(progress.done - bar.n)
-        if progress.done >= progress.total:
-            bar.close()
-
-    return update
-
-
 def interpolate_video(
     input_path: str | Path | IO[bytes],
     output_path: str | Path | None = None,
@@ -219,8 +209,6 @@ def interpolate_video(
     total = _expected_outputs(info, request)
     if settings.max_frames is not None:
         total = min(total, _expected_outputs(info, request, settings.max_frames))
-    if on_progress is None and progress:
-        on_progress = tqdm_progress(source_path.name)
 
     record_source = source_path if info.data is None else None
     writer = VideoWriter(
@@ -240,23 +228,29 @@ def interpolate_video(
     except BaseException:
         writer.abort()
         raise
-    result = convert(
-        reader,
-        writer,
-        settings,
-        interpolator,
-        on_progress=on_progress,
-        expected_outputs=total,
-        name=repr(str(source_path)),
-    )
+    with ProgressBar(progress, source_path.name, on_progress, total=total) as bar:
+        result = convert(
+            reader,
+            writer,
+            settings,
+            interpolator,
+            on_progress=bar,
+            expected_outputs=total,
+            name=repr(str(source_path)),
+        )
 
     stats = reader.stats
     affected = stats.affected_frames
     lost, expected = _lost_frames(info, reader, result.end)
     if lost > affected:
+        counted = (
+            "frames the container announces"
+            if info.frame_count
+            else ("frames the container's duration implies (about)")
+        )
         warnings.append(
-            f"{lost} of {expected} frames the container announces could not be decoded "
-            "(the file is truncated or damaged); the output covers only what could be read"
+            f"{lost} of {expected} {counted} could not be decoded (the file is truncated or "
+            "damaged); the output covers only what could be read"
         )
     elif affected:
         warnings.append(
@@ -265,6 +259,8 @@ def interpolate_video(
         )
     if stats.skipped_times:
         warnings.append(f"{stats.skipped_times} frame(s) with out-of-order timestamps skipped")
+    if writer.downgrade:
+        warnings.append(f"output is {writer.pixel_format}: {writer.downgrade}")
     input_duration = float(result.end - result.start)
     return VideoSummary(
         input=source_path,

@@ -32,10 +32,7 @@ SequenceFpsOption = Annotated[
 @report_errors
 @conversion_options
 def slowmo(
-    input_path: Annotated[
-        Path,
-        typer.Argument(metavar="INPUT", help="Video file, or a folder to convert every video."),
-    ],
+    input: Annotated[Path, typer.Argument(help="Video file, or a folder to convert every video.")],
     output: Annotated[
         Path | None,
         typer.Option(
@@ -53,19 +50,17 @@ def slowmo(
     settings: ConversionSettings,
 ) -> None:
     """Smoother motion (more frames, same duration) or true slow motion with --slowdown."""
-    if input_path.is_dir():
-        _run_batch(input_path, output, settings, quiet=quiet, jobs=jobs, sequence_fps=sequence_fps)
+    if input.is_dir():
+        _run_batch(input, output, settings, quiet=quiet, jobs=jobs, sequence_fps=sequence_fps)
         return
     with ProgressDisplay(err_console, quiet=quiet) as display:
-        summary = interpolate_video(
-            input_path, output, settings, on_progress=display.track(input_path.name)
-        )
+        summary = interpolate_video(input, output, settings, on_progress=display.track(input.name))
     if not quiet:
         print_summary(console, summary)
     print_warnings(err_console, summary.warnings, quiet=quiet, damaged=summary.damaged)
     if summary.damaged and not settings.allow_damaged:
         fail(
-            f"{str(input_path)!r} is damaged: {summary.lost_frames} frame(s) lost; the output "
+            f"{str(input)!r} is damaged: {summary.lost_frames} frame(s) lost; the output "
             "was kept, pass --allow-damaged to accept it",
             3,
         )
@@ -75,9 +70,7 @@ def slowmo(
 @report_errors
 @conversion_options
 def batch(
-    folder: Annotated[
-        Path, typer.Argument(metavar="FOLDER", help="Folder of videos, or of numbered images.")
-    ],
+    folder: Annotated[Path, typer.Argument(help="Folder of videos, or of numbered images.")],
     output_dir: Annotated[
         Path | None,
         typer.Option(
