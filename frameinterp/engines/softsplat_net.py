@@ -38,11 +38,12 @@ __all__ = [
 # recent GPUs); splatting still accumulates in float32.
 PRECISIONS = {"float32": None, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
-# Peak working set per pixel of the (even-padded) frame, float32 inference, measured with
-# bench/softsplat_net_memory.py (peak resident memory at two sizes, the slope between them),
-# then rounded up with a margin for allocator slack.
-SYNTHESIS_BYTES_PER_PIXEL = 2048  # one time step; encoder, metric, splatting and GridNet
-FLOW_BYTES_PER_PIXEL = 1024  # both directions; half-resolution pyramid and cost volumes
+# Peak working set per pixel of the (even-padded) frame in float32 inference on the CPU, from
+# bench/softsplat_net_memory.py (peak resident growth at 512×768: flow 3,211 B, synthesis
+# 2,630 B for one time), rounded up for allocator slack. At 4K (8.3 Mpx) that is about 34 GB
+# for flow and 26 GB for synthesis: whole on a large GPU, tiled on a 24 GB machine.
+SYNTHESIS_BYTES_PER_PIXEL = 3072  # one time step: encoder, metric, splatting and GridNet
+FLOW_BYTES_PER_PIXEL = 4096  # both directions: half-resolution pyramid, cost volumes, decoders
 
 
 def available_memory(device: torch.device) -> int:
