@@ -24,7 +24,6 @@ from frameinterp.errors import InvalidInputError
 from frameinterp.ops import splat_torch
 from frameinterp.ops.cuda_runtime import cupy_status, require_cupy
 
-Mode = Literal["sum", "avg", "linear", "soft"]
 Backend = Literal["auto", "cuda", "torch"]
 MODES: tuple[str, ...] = ("sum", "avg", "linear", "soft")
 BACKENDS: tuple[str, ...] = ("auto", "cuda", "torch")
