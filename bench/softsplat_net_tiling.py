@@ -66,6 +66,7 @@ def main() -> int:
     parser.add_argument("--tile", type=int, default=None, help="tile side (default: see above)")
     parser.add_argument("--flow-max", type=int, default=None, help="flow's longer side")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--weights", type=Path, default=None, help="default: the test vector's")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     width, height = (int(side) for side in args.size.lower().split("x"))
@@ -75,9 +76,10 @@ def main() -> int:
 
     from frameinterp.engines.softsplat_net import SoftsplatNetInterpolator
 
-    weights = shared_folder() / "reference" / "lf-test-vector" / "weights.safetensors"
+    vector = shared_folder() / "reference" / "lf-test-vector" / "weights.safetensors"
+    weights = args.weights or vector
     if not weights.is_file():
-        print(f"needs the reference test vector's weights at {weights}", file=sys.stderr)
+        print(f"no weights at {weights}; pass --weights PATH", file=sys.stderr)
         return 2
     one, two = frame_pair(height, width)
     runs: dict[str, tuple[int | None, int | None]] = {  # tile size, flow max size

@@ -58,8 +58,10 @@ def vector_engine():  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize(
     ("case", "times"),
-    [("rubberwhale", (0.25, 0.5)), ("beanbags-odd", (0.5,))],
-    ids=["584x388", "255x191-odd"],
+    [
+        pytest.param("rubberwhale", (0.25, 0.5), marks=pytest.mark.slow, id="584x388"),
+        pytest.param("beanbags-odd", (0.5,), id="255x191-odd"),
+    ],
 )
 def test_reference_vector(vector_engine, case: str, times: tuple[float, ...]) -> None:  # type: ignore[no-untyped-def]
     # Same weights and frames as the reference implementation: RGB frames in, RGB frames out,
@@ -274,6 +276,7 @@ def test_engine_loads_weights_file(tmp_path, network: SoftsplatNetwork) -> None:
     torch.testing.assert_close(middle, expected[0].clamp(0, 1), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_engine_tiled_matches_untiled(network: SoftsplatNetwork) -> None:
     from frameinterp.engines.softsplat_net import SoftsplatNetInterpolator, aligned_tiles
 

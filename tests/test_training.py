@@ -164,6 +164,7 @@ def test_step_sampler_is_resumable() -> None:
     assert len(whole) == 18 and tail == whole[12:]
 
 
+@pytest.mark.slow
 def test_loss_decreases_on_fixed_batch() -> None:
     torch.manual_seed(0)
     network = SoftsplatNetwork()
@@ -299,6 +300,7 @@ def test_synthetic_needs_a_count() -> None:
         prepare_data(synthetic_images=[MIDDLEBURY / "frame10.png"], synthetic_count=0)
 
 
+@pytest.mark.slow
 def test_cli_train_fine_tunes_from_init_weights(tmp_path: Path) -> None:
     # --init starts from the given weights: with a vanishing learning rate they come back
     # unchanged, whereas a run from random weights would not resemble them at all.
