@@ -74,8 +74,12 @@ def test_reference_vector(vector_engine, case: str, times: tuple[float, ...]) ->
     for time, output in zip(times, outputs, strict=True):
         expected = torch.from_numpy(np.load(VECTOR / f"{case}-t{time}.npy")).permute(2, 0, 1)
         assert output.shape == expected.shape
-        difference = (output - expected).abs().max().item()
-        assert difference <= 1e-4, f"{case} t={time}: max |difference| {difference:.3g}"
+        difference = (output - expected).abs()
+        worst, mean = difference.max().item(), difference.mean().item()
+        assert worst <= 1e-4, f"{case} t={time}: max |difference| {worst:.3g}"
+        # float32 rounding gives a mean near 3e-8; a convention off by a little (for example
+        # each level's flow resized from full resolution) still moves the mean past 5e-6.
+        assert mean <= 1e-6, f"{case} t={time}: mean |difference| {mean:.3g}"
 
 
 # ------------------------------------------------------------------------------ properties
@@ -169,6 +173,24 @@ def test_resize_flow_scales_both_components_by_width() -> None:
     torch.testing.assert_close(published, torch.full((1, 2, 12, 36), 3.0))
     exact = resize_flow_per_axis(flow, (12, 36))
     torch.testing.assert_close(exact[:, 1], torch.full((1, 12, 36), 1.5))
+
+
+def test_upsampling_doubles_then_crops_after_the_convolutions() -> None:
+    # At an odd target size the published GridNet upsamples ×2, convolves, then drops the last
+    # row/column; the convolutions see that extra row, so resizing straight to size differs.
+    from frameinterp.network.blocks import UpsamplingBlock, resize_to
+
+    torch.manual_seed(2)
+    block = UpsamplingBlock(4, 4)
+    features = torch.randn(1, 4, 5, 6)
+    with torch.no_grad():
+        output = block(features, (9, 12))
+        doubled = torch.nn.functional.interpolate(features, scale_factor=2.0, mode="bilinear")
+        expected = block.block(doubled)[..., :9, :12]
+        straight = block.block(resize_to(features, (9, 12)))
+    assert output.shape == (1, 4, 9, 12)
+    torch.testing.assert_close(output, expected, rtol=0, atol=0)
+    assert (output - straight).abs().max() > 1e-3
 
 
 def test_splat_published_normalisation() -> None:
