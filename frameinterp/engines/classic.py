@@ -30,10 +30,13 @@ float rounding, see ``tests/test_classic.py``).
 
 from __future__ import annotations
 
-import contextlib
+import threading
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+import weakref
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -51,7 +54,14 @@ from frameinterp.flow import (
 from frameinterp.ops import backwarp, softsplat, splat_torch
 from frameinterp.tiling import plan_tiles
 
-__all__ = ["ClassicInterpolator", "ClassicOptions", "fill_holes"]
+__all__ = [
+    "QUALITIES",
+    "QUALITY_FLOW",
+    "ClassicInterpolator",
+    "ClassicOptions",
+    "Quality",
+    "fill_holes",
+]
 
 # exp(-50) ≈ 2e-22 is still a normal float32; a floor keeps every weight representable.
 _METRIC_FLOOR = -50.0
@@ -59,29 +69,64 @@ _METRIC_FLOOR = -50.0
 _LANDED = 1e-6
 _REPLICATE = cv2.BORDER_REPLICATE
 _BLEND_SCALE = 1e5
-# cv2.transform matrix: the mean of three channels.
-_CHANNEL_MEAN = np.full((1, 3), 1.0 / 3.0, dtype=np.float32)
+
+
+Quality = Literal["fast", "balanced", "best"]
+QUALITIES: tuple[Quality, ...] = ("fast", "balanced", "best")
+
+# The flow of each quality preset (measured in README, "Quality, like the paper"):
+# fast: flow at half scale (longer side ≤ 512 px) with a ±20 px block search, today's speed;
+# balanced: flow at full resolution up to 1280 px a side (above: halved until it fits), the
+#   block search at an eighth of that scale (±40 px) for large motion;
+# best: balanced's scale with a finer, longer DIS search (patch stride 3, 25 iterations).
+QUALITY_FLOW: dict[str, FlowOptions] = {
+    "fast": FlowOptions(max_side=512, match_levels=2),
+    "balanced": FlowOptions(max_side=1280, match_levels=3),
+    "best": FlowOptions(max_side=1280, match_levels=3, patch_stride=3, descent_iterations=25),
+}
 
 
 @dataclass(frozen=True)
 class ClassicOptions:
-    """Constants of the classic engine (chosen on held-out real clips as well as Middlebury).
+    """Constants of the classic engine (chosen on one half of ``frameinterp benchmark
+    generalisation`` and checked on the other).
 
+    ``quality`` picks the flow preset (``QUALITY_FLOW``) unless ``flow`` is given.
     ``alpha`` scales the colour error (range 0–1) and ``consistency`` the forward-backward flow
     disagreement (in flow pixels) in the splatting metric; ``visibility_prior`` is the weight ε
     each frame keeps where nothing of it landed (larger: more plain cross-fading in doubtful
-    places); ``tile_size`` bounds the full-resolution synthesis step; ``sampler`` picks the
+    places). ``refill_threshold``: a pixel whose forward-backward round trip misses by more
+    than this many flow pixels is taken as occluded and its flow is filled from its neighbours
+    (0: off). ``occlusion_threshold`` (0: off) turns on one-sided visibility: where the two
+    frames disagree along the motion (by about ``occlusion_colour``), a pixel seen with a
+    contradicted flow in one frame takes its colour from that frame alone.
+    ``tile_size`` bounds the full-resolution synthesis step; ``sampler`` picks the
     implementation of everything but the flow and the splatting: ``opencv`` (``cv2.remap`` and
     friends on the host arrays, CPU only, fastest there), ``torch`` (``grid_sample``, any
     device) or ``auto`` (OpenCV for CPU tensors); they agree closely (see the tests).
     """
 
+    quality: Quality = "balanced"
     alpha: float = 10.0
     consistency: float = 1.0
     visibility_prior: float = 0.1
+    refill_threshold: float = 3.0
+    occlusion_threshold: float = 0.0
+    occlusion_colour: float = 0.05
     tile_size: int = 1024
     sampler: str = "auto"
-    flow: FlowOptions = field(default_factory=FlowOptions)
+    flow: FlowOptions | None = None
+
+    def __post_init__(self) -> None:
+        if self.quality not in QUALITIES:
+            raise InvalidInputError(
+                f"unknown quality {self.quality!r}; expected one of: {', '.join(QUALITIES)}"
+            )
+
+    @property
+    def flow_options(self) -> FlowOptions:
+        """``flow``, or the quality preset's flow when it is not given."""
+        return self.flow if self.flow is not None else QUALITY_FLOW[self.quality]
 
 
 def fill_holes(values: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
@@ -130,38 +175,30 @@ def _sample(image: torch.Tensor, grid_x: torch.Tensor, grid_y: torch.Tensor) -> 
     return F.grid_sample(image, grid, mode="bilinear", padding_mode="border", align_corners=True)
 
 
-@contextlib.contextmanager
-def _few_threads(device: torch.device) -> Iterator[None]:
-    """Run torch's CPU ops single-threaded for the duration of one call.
-
-    Everything torch does here on the CPU works on the small working-scale images (at most
-    ``FlowOptions.max_side`` pixels a side; the full-resolution work is OpenCV's): its
-    OpenMP threads only add barriers, and on a busy machine a barrier waiting for a
-    descheduled thread made a 640×480 frame 5× slower. The previous setting is restored.
-    """
-    if device.type != "cpu" or torch.get_num_threads() == 1:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 @dataclass(frozen=True)
 class _PairState:
     """What the classic engine computes once per pair and reuses for every time."""
 
     flows: torch.Tensor  # 2×2×h×w: F01 and F10 at the working scale
-    carried: torch.Tensor  # 2×3×h×w: what each direction splats, (F01, 1)·w0 and (-F10, 1)·w1
+    # 2×5×h×w: what each direction splats: (F01·w0, w0, a0, 1 - a0) and (-F10·w1, w1, a1,
+    # 1 - a1), with w the softmax weights and a the forward-backward agreement.
+    carried: torch.Tensor
+    images: torch.Tensor  # 2×3×h×w: both frames at the working scale
 
     @staticmethod
-    def of(flows: torch.Tensor, weights: torch.Tensor) -> _PairState:
-        """The state from both flows (2×2×h×w) and their softmax weights (2×1×h×w)."""
+    def of(
+        flows: torch.Tensor,
+        weights: torch.Tensor,
+        agreement: torch.Tensor | None,
+        images: torch.Tensor,
+    ) -> _PairState:
+        """The state from both flows (2×2×h×w), their softmax weights and their agreement
+        (2×1×h×w each), and both frames at the flows' scale."""
         motions = torch.stack([flows[0], -flows[1]])
-        return _PairState(flows=flows, carried=torch.cat([motions * weights, weights], dim=1))
+        carried = torch.cat([motions * weights, weights], dim=1)
+        if agreement is not None:
+            carried = torch.cat([carried, agreement, 1.0 - agreement], dim=1)
+        return _PairState(flows=flows, carried=carried, images=images)
 
 
 @dataclass(frozen=True)
@@ -185,6 +222,8 @@ class ClassicInterpolator:
         self.device = torch.device(device)
         self.options = options or ClassicOptions()
         self.flow_seconds = 0.0  # time spent estimating flow so far (`benchmark speed` reads it)
+        self._lock = threading.Lock()  # guards flow_seconds and the pool's creation
+        self._pool: ThreadPoolExecutor | None = None
         if self.options.sampler not in ("auto", "opencv", "torch"):
             raise InvalidInputError(
                 f"unknown sampler {self.options.sampler!r}; expected auto, opencv or torch"
@@ -193,6 +232,34 @@ class ClassicInterpolator:
             raise InvalidInputError(
                 f"tile_size must be at least 16 pixels, got {self.options.tile_size}"
             )
+
+    def _workers(self) -> ThreadPoolExecutor:
+        """This engine's two flow threads, one per direction, started on first use and kept
+        (starting threads for every pair cost more than some of the work they ran); ``close``
+        or garbage collection stops them."""
+        with self._lock:
+            if self._pool is None:
+                pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="frameinterp-flow")
+                weakref.finalize(self, pool.shutdown, wait=False)
+                self._pool = pool
+            return self._pool
+
+    def close(self) -> None:
+        """Stop the flow threads (the engine starts new ones if used again)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+    def __enter__(self) -> ClassicInterpolator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _count_flow(self, started: float) -> None:
+        with self._lock:
+            self.flow_seconds += time.perf_counter() - started
 
     def interpolate(
         self, frame0: torch.Tensor, frame1: torch.Tensor, times: Sequence[float]
@@ -210,26 +277,25 @@ class ClassicInterpolator:
         the ``flow_seconds`` counter.
         """
         self._check(frame0, frame1, ())
-        with _few_threads(frame0.device):
-            height, width = frame0.shape[-2:]
-            scale = flow_scale(height, width, self.options.flow.max_side)
-            if self._use_opencv(frame0):
-                channel_last = _is_channel_last(frame0) and _is_channel_last(frame1)
-                source0, source1 = (_host_layout(f, channel_last) for f in (frame0, frame1))
-                small0, small1 = (
-                    _downscale_host(source, scale, channel_last) for source in (source0, source1)
-                )
-                started = time.perf_counter()
-                flow01, flow10, errors = estimate_flows_and_errors(
-                    small0, small1, self.options.flow
-                )
-                self.flow_seconds += time.perf_counter() - started
-                state = self._prepare_opencv(small0, small1, flow01, flow10, errors)
-                return _Prepared(state, channel_last=channel_last, sources=(source0, source1))
-            image0 = frame0[None].float()
-            image1 = frame1[None].float()
-            state = self._prepare(downscale(image0, scale), downscale(image1, scale))
-            return _Prepared(state)
+        height, width = frame0.shape[-2:]
+        scale = flow_scale(height, width, self.options.flow_options.max_side)
+        if self._use_opencv(frame0):
+            channel_last = _is_channel_last(frame0) and _is_channel_last(frame1)
+            source0, source1 = (_host_layout(f, channel_last) for f in (frame0, frame1))
+            small0, small1 = (
+                _downscale_host(source, scale, channel_last) for source in (source0, source1)
+            )
+            started = time.perf_counter()
+            flow01, flow10, errors = estimate_flows_and_errors(
+                small0, small1, self.options.flow_options, self._workers()
+            )
+            self._count_flow(started)
+            state = self._prepare_opencv(small0, small1, flow01, flow10, errors)
+            return _Prepared(state, channel_last=channel_last, sources=(source0, source1))
+        image0 = frame0[None].float()
+        image1 = frame1[None].float()
+        state = self._prepare(downscale(image0, scale), downscale(image1, scale))
+        return _Prepared(state)
 
     def render(
         self,
@@ -241,27 +307,26 @@ class ClassicInterpolator:
         """The frames at ``times`` from a pair's ``prepare`` result (same frames)."""
         self._check(frame0, frame1, times)
         state = prepared.state
-        with _few_threads(frame0.device):
-            if prepared.sources is not None:
-                source0, source1 = prepared.sources
-                return [
-                    self._synthesise_opencv(
-                        source0,
-                        source1,
-                        self._fields(state, float(t)),
-                        float(t),
-                        prepared.channel_last,
-                    ).to(frame0.dtype)
-                    for t in times
-                ]
-            image0 = frame0[None].float()
-            image1 = frame1[None].float()
+        if prepared.sources is not None:
+            source0, source1 = prepared.sources
             return [
-                self._synthesise(image0, image1, self._fields(state, float(t)), float(t)).to(
-                    frame0.dtype
-                )[0]
+                self._synthesise_opencv(
+                    source0,
+                    source1,
+                    self._fields(state, float(t)),
+                    float(t),
+                    prepared.channel_last,
+                ).to(frame0.dtype)
                 for t in times
             ]
+        image0 = frame0[None].float()
+        image1 = frame1[None].float()
+        return [
+            self._synthesise(image0, image1, self._fields(state, float(t)), float(t)).to(
+                frame0.dtype
+            )[0]
+            for t in times
+        ]
 
     def _use_opencv(self, image: torch.Tensor) -> bool:
         sampler = self.options.sampler
@@ -295,8 +360,8 @@ class ClassicInterpolator:
 
     def _prepare(self, small0: torch.Tensor, small1: torch.Tensor) -> _PairState:
         started = time.perf_counter()
-        flow01, flow10 = estimate_flows(small0, small1, self.options.flow)
-        self.flow_seconds += time.perf_counter() - started
+        flow01, flow10 = estimate_flows(small0, small1, self.options.flow_options, self._workers())
+        self._count_flow(started)
         flow01 = flow01.to(small0.device)
         flow10 = flow10.to(small0.device)
         sources = torch.cat([small0, small1])
@@ -307,7 +372,27 @@ class ClassicInterpolator:
         round_trip = flows + backwarp(reverse, flows)
         disagreement = torch.hypot(round_trip[:, :1], round_trip[:, 1:])
         metric = -self.options.alpha * colour_error - self.options.consistency * disagreement
-        return _PairState.of(flows, torch.exp(metric.clamp(min=_METRIC_FLOOR)))
+        weights = torch.exp(metric.clamp(min=_METRIC_FLOOR))
+        flows = self._refill(flows, disagreement)
+        return _PairState.of(flows, weights, self._agreement(disagreement), sources)
+
+    def _refill(self, flows: torch.Tensor, disagreement: torch.Tensor) -> torch.Tensor:
+        """Flows (2×2×h×w) with those of pixels the other direction contradicts by more than
+        ``refill_threshold`` replaced by their neighbours' (push-pull): such a pixel is most
+        likely hidden in the other frame, and its flow estimate there is a guess."""
+        threshold = self.options.refill_threshold
+        if threshold <= 0:
+            return flows
+        known = disagreement <= threshold
+        return torch.cat([fill_holes(flows[i : i + 1], known[i : i + 1]) for i in range(2)])
+
+    def _agreement(self, disagreement: torch.Tensor) -> torch.Tensor | None:
+        """How surely each pixel is seen in the other frame (1: its flows agree; falls to 0
+        as the round trip misses by more than ``occlusion_threshold`` pixels)."""
+        threshold = self.options.occlusion_threshold
+        if threshold <= 0:
+            return None  # not used
+        return torch.exp(-((disagreement / threshold) ** 2))
 
     def _prepare_opencv(
         self,
@@ -315,7 +400,7 @@ class ClassicInterpolator:
         small1: np.ndarray,
         flow01: np.ndarray,
         flow10: np.ndarray,
-        errors: tuple[np.ndarray, np.ndarray] | None,
+        errors: tuple[np.ndarray, np.ndarray],
     ) -> _PairState:
         """``_prepare`` with ``cv2.remap`` for the backward warps (h×w×C arrays); the colour
         errors come from the flow estimate when it measured them (``errors``, summed over the
@@ -324,16 +409,11 @@ class ClassicInterpolator:
         xs = np.arange(width, dtype=np.float32)[None, :]
         ys = np.arange(height, dtype=np.float32)[:, None]
         weights = []
-        for direction, (source, target, flow, reverse) in enumerate(
-            ((small0, small1, flow01, flow10), (small1, small0, flow10, flow01))
-        ):
+        disagreements = []
+        for direction, (flow, reverse) in enumerate(((flow01, flow10), (flow10, flow01))):
             map_x = flow[:, :, 0] + xs
             map_y = flow[:, :, 1] + ys
-            if errors is None:
-                warped = cv2.remap(target, map_x, map_y, cv2.INTER_LINEAR, borderMode=_REPLICATE)
-                colour_error = cv2.transform(cv2.absdiff(source, warped), _CHANNEL_MEAN)
-            else:
-                colour_error = errors[direction] * np.float32(1.0 / 3.0)
+            colour_error = errors[direction] * np.float32(1.0 / 3.0)
             round_trip = flow + cv2.remap(
                 reverse, map_x, map_y, cv2.INTER_LINEAR, borderMode=_REPLICATE
             )
@@ -343,8 +423,13 @@ class ClassicInterpolator:
                 colour_error, -self.options.alpha, disagreement, -self.options.consistency, 0.0
             )
             weights.append(cv2.exp(np.maximum(metric, np.float32(_METRIC_FLOOR))))
+            disagreements.append(disagreement)
         flows = torch.from_numpy(np.stack([flow01, flow10])).permute(0, 3, 1, 2).contiguous()
-        return _PairState.of(flows, torch.from_numpy(np.stack(weights))[:, None])
+        disagreement_map = torch.from_numpy(np.stack(disagreements))[:, None]
+        flows = self._refill(flows, disagreement_map)
+        agreement = self._agreement(disagreement_map)
+        images = torch.from_numpy(np.stack([small0, small1])).permute(0, 3, 1, 2)
+        return _PairState.of(flows, torch.from_numpy(np.stack(weights))[:, None], agreement, images)
 
     def _motion_at(self, state: _PairState, t: float) -> tuple[torch.Tensor, torch.Tensor]:
         """Velocity field M (1×2×h×w) at time t and frame 0's visibility share (1×1×h×w)."""
@@ -359,17 +444,33 @@ class ClassicInterpolator:
             landed = _splat_cpu(state.carried, travel)
         else:
             landed = softsplat(state.carried, travel, mode="sum")
-        landed = landed * time_weights
+        counts = landed[:, 3:]  # agreeing and contradicted pixels, not time weighted
+        landed = landed[:, :3] * time_weights
         # Sums over the two directions written out: faster than a reduction on the CPU.
         numerator = landed[:1, :2] + landed[1:, :2]
         density = landed[:, 2:]  # D0, D1
         total = density[:1] + density[1:]
         motion = numerator / total.clamp(min=1e-30)
         motion = fill_holes(motion, total > _LANDED)
-        prior = self.options.visibility_prior * time_weights
-        visible = density + prior
-        share0 = visible[:1] / (visible[:1] + visible[1:])
-        return motion, share0
+        prior = self.options.visibility_prior
+        visible = density + prior * time_weights
+        blend0 = visible[:1] / (visible[:1] + visible[1:])
+        if self.options.occlusion_threshold <= 0:
+            return motion, blend0
+        # Visibility from how many pixels landed and whether their flows agree, apart from
+        # the softmax weights: what landed with agreeing flows is seen by both frames (blend
+        # by time); what landed from frame 0 with a contradicted flow is covered in frame 1
+        # (take frame 0), and vice versa; where nothing landed, the prior blends by time.
+        seen_both = counts[:1, :1] + counts[1:, :1]
+        only0 = counts[:1, 1:]
+        only1 = counts[1:, 1:]
+        seen0 = ((1.0 - t) * (seen_both + prior) + only0) / (seen_both + only0 + only1 + prior)
+        # Only where the two frames disagree along the motion is one of them wrong; where
+        # they agree, blending them also averages their noise.
+        sampled = backwarp(state.images, torch.cat([-t * motion, (1.0 - t) * motion]))
+        difference = (sampled[:1] - sampled[1:]).abs().mean(1, keepdim=True)
+        doubt = 1.0 - torch.exp(-((difference / self.options.occlusion_colour) ** 2))
+        return motion, torch.lerp(blend0, seen0, doubt)
 
     def _synthesise(
         self, image0: torch.Tensor, image1: torch.Tensor, fields: torch.Tensor, t: float
