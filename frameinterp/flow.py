@@ -55,7 +55,8 @@ class FlowOptions:
     resolution, upsampled), ``patch_size``, ``patch_stride``, ``descent_iterations`` and
     ``refinement_iterations`` (variational refinement at every pyramid level).
     Block matching: an exhaustive search of ±``match_radius`` pixels at 1/2**``match_levels``
-    of the flow resolution, refined by ±1 pixel at each finer level, with ``match_window``²
+    of the flow resolution, refined by ±1 pixel at each finer level down to
+    ``match_finest_level`` (then only upsampled), with ``match_window``²
     windows; ``selection_window`` is the window over which the two candidates' colour errors
     are compared pixel by pixel; ``static_margin`` lets zero motion compete too and win unless
     beaten by more than that windowed error (summed channels in [0, 3]; 0 switches it off).
@@ -71,6 +72,7 @@ class FlowOptions:
     match_levels: int = 2
     match_window: int = 3
     match_distance_penalty: float = 0.01
+    match_finest_level: int = 1
     selection_window: int = 7
     static_margin: float = 0.0
 
@@ -229,8 +231,10 @@ def block_match_both(
             flow = 2.0 * cv2.resize(
                 flow, (level_width, level_height), interpolation=cv2.INTER_NEAREST
             )
-            if level == 0:
-                break  # a ±1 search at full resolution costs 4× level 1 for half-pixel gains
+            if level < max(options.match_finest_level, 1):
+                # No ±1 search here: each level costs 4× the one above it, and at full
+                # resolution it would buy half-pixel gains that DIS has anyway.
+                continue
             candidates = flow[None] + steps[:, None, None, :]
             choice = _argmin(
                 [

@@ -240,3 +240,20 @@ def test_refill_replaces_contradicted_flow_only() -> None:
     assert torch.equal(refilled[0][:, mask], flows[0][:, mask])
     off = ClassicInterpolator("cpu", ClassicOptions(refill_threshold=0.0))
     assert off._refill(flows, disagreement) is flows
+
+
+def test_host_splat_and_fill_match_torch() -> None:
+    """The OpenCV path's numpy splat and hole filling give the torch operators' numbers."""
+    from frameinterp.engines.classic import _fill_holes_host, _splat_host
+    from frameinterp.ops import splat_torch
+
+    generator = torch.Generator().manual_seed(3)
+    values = torch.rand(3, 23, 31, generator=generator)
+    flow = torch.randn(2, 23, 31, generator=generator) * 4.0
+    expected = splat_torch.splat_forward(values[None], 0.5 * flow[None])[0]
+    ours = _splat_host(values.numpy(), flow.permute(1, 2, 0).numpy().copy(), 0.5)
+    assert np.allclose(ours, expected.numpy(), atol=1e-5)
+    known = torch.rand(1, 1, 23, 31, generator=generator) > 0.7
+    filled = fill_holes(values[None], known)[0]
+    ours_filled = _fill_holes_host(values.numpy(), known[0, 0].numpy())
+    assert np.allclose(ours_filled, filled.numpy(), atol=1e-5)

@@ -74,15 +74,19 @@ _BLEND_SCALE = 1e5
 Quality = Literal["fast", "balanced", "best"]
 QUALITIES: tuple[Quality, ...] = ("fast", "balanced", "best")
 
+# How much smaller than the flow the splatted motion is, per preset (see ``motion_scale``):
+# halving it saved a third of balanced's time at 640×480 but doubled its orientation spread.
+QUALITY_MOTION_SCALE: dict[str, int] = {"fast": 1, "balanced": 1, "best": 1}
 # The flow of each quality preset (measured in README, "Quality, like the paper"):
-# fast: flow at half scale (longer side ≤ 512 px) with a ±20 px block search, today's speed;
-# balanced: flow at full resolution up to 1280 px a side (above: halved until it fits), the
-#   block search at an eighth of that scale (±40 px) for large motion;
-# best: balanced's scale with a finer, longer DIS search (patch stride 3, 25 iterations).
+# fast: the longer side halved until ≤ 512 px (640×480 → 320×240), a ±20 px block search;
+# balanced: full resolution up to 1280 px a side (above: halved until it fits), the block
+#   search at an eighth of that scale (±40 px) for large motion;
+# best: full resolution up to 2048 px, and a finer, longer DIS search (patch stride 3, 25
+#   iterations per level).
 QUALITY_FLOW: dict[str, FlowOptions] = {
     "fast": FlowOptions(max_side=512, match_levels=2),
     "balanced": FlowOptions(max_side=1280, match_levels=3),
-    "best": FlowOptions(max_side=1280, match_levels=3, patch_stride=3, descent_iterations=25),
+    "best": FlowOptions(max_side=2048, match_levels=3, patch_stride=3, descent_iterations=25),
 }
 
 
@@ -91,15 +95,16 @@ class ClassicOptions:
     """Constants of the classic engine (chosen on one half of ``frameinterp benchmark
     generalisation`` and checked on the other).
 
-    ``quality`` picks the flow preset (``QUALITY_FLOW``) unless ``flow`` is given.
+    ``quality`` picks the flow preset (``QUALITY_FLOW``) unless ``flow`` is given, and the
+    ``motion_scale`` (``QUALITY_MOTION_SCALE``) unless that is given: the flow is estimated
+    at its scale, then area-averaged by this factor for the metric and the splatting (whose
+    cost grows with the area; the motion field is smooth).
     ``alpha`` scales the colour error (range 0–1) and ``consistency`` the forward-backward flow
     disagreement (in flow pixels) in the splatting metric; ``visibility_prior`` is the weight ε
     each frame keeps where nothing of it landed (larger: more plain cross-fading in doubtful
     places). ``refill_threshold``: a pixel whose forward-backward round trip misses by more
     than this many flow pixels is taken as occluded and its flow is filled from its neighbours
-    (0: off). ``occlusion_threshold`` (0: off) turns on one-sided visibility: where the two
-    frames disagree along the motion (by about ``occlusion_colour``), a pixel seen with a
-    contradicted flow in one frame takes its colour from that frame alone.
+    (0: off).
     ``tile_size`` bounds the full-resolution synthesis step; ``sampler`` picks the
     implementation of everything but the flow and the splatting: ``opencv`` (``cv2.remap`` and
     friends on the host arrays, CPU only, fastest there), ``torch`` (``grid_sample``, any
@@ -111,17 +116,25 @@ class ClassicOptions:
     consistency: float = 1.0
     visibility_prior: float = 0.1
     refill_threshold: float = 3.0
-    occlusion_threshold: float = 0.0
-    occlusion_colour: float = 0.05
     tile_size: int = 1024
     sampler: str = "auto"
     flow: FlowOptions | None = None
+    motion_scale: int | None = None
 
     def __post_init__(self) -> None:
         if self.quality not in QUALITIES:
             raise InvalidInputError(
                 f"unknown quality {self.quality!r}; expected one of: {', '.join(QUALITIES)}"
             )
+        if self.motion_scale is not None and self.motion_scale < 1:
+            raise InvalidInputError(f"motion_scale must be 1 or more, got {self.motion_scale}")
+
+    @property
+    def motion_scale_of(self) -> int:
+        """``motion_scale``, or the quality preset's when it is not given."""
+        if self.motion_scale is not None:
+            return self.motion_scale
+        return QUALITY_MOTION_SCALE[self.quality]
 
     @property
     def flow_options(self) -> FlowOptions:
@@ -180,33 +193,31 @@ class _PairState:
     """What the classic engine computes once per pair and reuses for every time."""
 
     flows: torch.Tensor  # 2×2×h×w: F01 and F10 at the working scale
-    # 2×5×h×w: what each direction splats: (F01·w0, w0, a0, 1 - a0) and (-F10·w1, w1, a1,
-    # 1 - a1), with w the softmax weights and a the forward-backward agreement.
-    carried: torch.Tensor
-    images: torch.Tensor  # 2×3×h×w: both frames at the working scale
+    carried: torch.Tensor  # 2×3×h×w: what each direction splats, (F01, 1)·w0 and (-F10, 1)·w1
 
     @staticmethod
-    def of(
-        flows: torch.Tensor,
-        weights: torch.Tensor,
-        agreement: torch.Tensor | None,
-        images: torch.Tensor,
-    ) -> _PairState:
-        """The state from both flows (2×2×h×w), their softmax weights and their agreement
-        (2×1×h×w each), and both frames at the flows' scale."""
+    def of(flows: torch.Tensor, weights: torch.Tensor) -> _PairState:
+        """The state from both flows (2×2×h×w) and their softmax weights (2×1×h×w)."""
         motions = torch.stack([flows[0], -flows[1]])
-        carried = torch.cat([motions * weights, weights], dim=1)
-        if agreement is not None:
-            carried = torch.cat([carried, agreement, 1.0 - agreement], dim=1)
-        return _PairState(flows=flows, carried=carried, images=images)
+        return _PairState(flows=flows, carried=torch.cat([motions * weights, weights], dim=1))
+
+
+@dataclass(frozen=True)
+class _HostState:
+    """``_PairState`` as numpy arrays, for the OpenCV path: numpy and OpenCV keep to their own
+    threads, where torch's CPU ops would start (and spin) OpenMP threads of their own."""
+
+    flows: np.ndarray  # 2×h×w×2: F01 and F10 at the working scale
+    carried: np.ndarray  # 2×3×h×w: (F01, 1)·w0 and (-F10, 1)·w1, channel planes
 
 
 @dataclass(frozen=True)
 class _Prepared:
-    """``ClassicInterpolator.prepare``'s result: the pair state, and on the OpenCV path the
-    frames as host arrays in their layout (so ``render`` does not convert them again)."""
+    """``ClassicInterpolator.prepare``'s result: the pair state (``_HostState`` on the OpenCV
+    path, with the frames as host arrays in their layout so ``render`` does not convert them
+    again)."""
 
-    state: _PairState
+    state: _PairState | _HostState
     channel_last: bool = False
     sources: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -290,8 +301,14 @@ class ClassicInterpolator:
                 small0, small1, self.options.flow_options, self._workers()
             )
             self._count_flow(started)
-            state = self._prepare_opencv(small0, small1, flow01, flow10, errors)
-            return _Prepared(state, channel_last=channel_last, sources=(source0, source1))
+            factor = self.options.motion_scale_of
+            if factor > 1:
+                flow01, flow10 = (
+                    _shrink(flow, factor) / np.float32(factor) for flow in (flow01, flow10)
+                )
+                errors = (_shrink(errors[0], factor), _shrink(errors[1], factor))
+            host = self._prepare_opencv(flow01, flow10, errors)
+            return _Prepared(host, channel_last=channel_last, sources=(source0, source1))
         image0 = frame0[None].float()
         image1 = frame1[None].float()
         state = self._prepare(downscale(image0, scale), downscale(image1, scale))
@@ -307,13 +324,15 @@ class ClassicInterpolator:
         """The frames at ``times`` from a pair's ``prepare`` result (same frames)."""
         self._check(frame0, frame1, times)
         state = prepared.state
-        if prepared.sources is not None:
+        if isinstance(state, _HostState):
+            if prepared.sources is None:
+                raise InvalidInputError("a host-path preparation needs its source frames")
             source0, source1 = prepared.sources
             return [
                 self._synthesise_opencv(
                     source0,
                     source1,
-                    self._fields(state, float(t)),
+                    self._fields_host(state, float(t)),
                     float(t),
                     prepared.channel_last,
                 ).to(frame0.dtype)
@@ -333,6 +352,24 @@ class ClassicInterpolator:
         if sampler == "opencv" and image.device.type != "cpu":
             raise InvalidInputError("sampler 'opencv' needs CPU tensors; use 'torch' or 'auto'")
         return sampler == "opencv" or (sampler == "auto" and image.device.type == "cpu")
+
+    def _fields_host(self, state: _HostState, t: float) -> np.ndarray:
+        """``_fields`` on the host: 3×h×w float32 (velocity x, y and frame 0's share)."""
+        landed = [
+            _splat_host(state.carried[d], state.flows[d], travel)
+            for d, travel in enumerate((t, 1.0 - t))
+        ]
+        weight0, weight1 = np.float32(1.0 - t), np.float32(t)
+        numerator = landed[0][:2] * weight0 + landed[1][:2] * weight1
+        density0 = landed[0][2] * weight0
+        density1 = landed[1][2] * weight1
+        total = density0 + density1
+        motion = numerator / np.maximum(total, np.float32(1e-30))
+        motion = _fill_holes_host(motion, total > _LANDED)
+        prior = np.float32(self.options.visibility_prior)
+        visible0 = density0 + prior * weight0
+        share0 = visible0 / (visible0 + density1 + prior * weight1)
+        return np.concatenate([motion, share0[None]])
 
     def _fields(self, state: _PairState, t: float) -> torch.Tensor:
         """Velocity (2 channels) and frame 0's visibility share (1 channel) at the working scale."""
@@ -362,6 +399,13 @@ class ClassicInterpolator:
         started = time.perf_counter()
         flow01, flow10 = estimate_flows(small0, small1, self.options.flow_options, self._workers())
         self._count_flow(started)
+        factor = self.options.motion_scale_of
+        if factor > 1:
+            size = (-(-small0.shape[-2] // factor), -(-small0.shape[-1] // factor))
+            small0, small1, flow01, flow10 = (
+                F.interpolate(x, size=size, mode="area") for x in (small0, small1, flow01, flow10)
+            )
+            flow01, flow10 = flow01 / factor, flow10 / factor
         flow01 = flow01.to(small0.device)
         flow10 = flow10.to(small0.device)
         sources = torch.cat([small0, small1])
@@ -374,7 +418,7 @@ class ClassicInterpolator:
         metric = -self.options.alpha * colour_error - self.options.consistency * disagreement
         weights = torch.exp(metric.clamp(min=_METRIC_FLOOR))
         flows = self._refill(flows, disagreement)
-        return _PairState.of(flows, weights, self._agreement(disagreement), sources)
+        return _PairState.of(flows, weights)
 
     def _refill(self, flows: torch.Tensor, disagreement: torch.Tensor) -> torch.Tensor:
         """Flows (2×2×h×w) with those of pixels the other direction contradicts by more than
@@ -386,30 +430,19 @@ class ClassicInterpolator:
         known = disagreement <= threshold
         return torch.cat([fill_holes(flows[i : i + 1], known[i : i + 1]) for i in range(2)])
 
-    def _agreement(self, disagreement: torch.Tensor) -> torch.Tensor | None:
-        """How surely each pixel is seen in the other frame (1: its flows agree; falls to 0
-        as the round trip misses by more than ``occlusion_threshold`` pixels)."""
-        threshold = self.options.occlusion_threshold
-        if threshold <= 0:
-            return None  # not used
-        return torch.exp(-((disagreement / threshold) ** 2))
-
     def _prepare_opencv(
         self,
-        small0: np.ndarray,
-        small1: np.ndarray,
         flow01: np.ndarray,
         flow10: np.ndarray,
         errors: tuple[np.ndarray, np.ndarray],
-    ) -> _PairState:
-        """``_prepare`` with ``cv2.remap`` for the backward warps (h×w×C arrays); the colour
-        errors come from the flow estimate when it measured them (``errors``, summed over the
-        channels)."""
-        height, width = small0.shape[:2]
+    ) -> _HostState:
+        """``_prepare`` on host arrays (h×w×2 flows), with ``cv2.remap`` for the backward
+        warps; the colour errors are the flow estimate's (``errors``, summed over channels)."""
+        height, width = flow01.shape[:2]
         xs = np.arange(width, dtype=np.float32)[None, :]
         ys = np.arange(height, dtype=np.float32)[:, None]
-        weights = []
-        disagreements = []
+        flows = [flow01, flow10]
+        metrics = []
         for direction, (flow, reverse) in enumerate(((flow01, flow10), (flow10, flow01))):
             map_x = flow[:, :, 0] + xs
             map_y = flow[:, :, 1] + ys
@@ -419,17 +452,25 @@ class ClassicInterpolator:
             )
             # (Not cv2.magnitude: in OpenCV 5.0 it gave different last bits from run to run.)
             disagreement = np.hypot(round_trip[:, :, 0], round_trip[:, :, 1])
-            metric = cv2.addWeighted(
-                colour_error, -self.options.alpha, disagreement, -self.options.consistency, 0.0
+            metrics.append(
+                cv2.addWeighted(
+                    colour_error, -self.options.alpha, disagreement, -self.options.consistency, 0
+                )
             )
-            weights.append(cv2.exp(np.maximum(metric, np.float32(_METRIC_FLOOR))))
-            disagreements.append(disagreement)
-        flows = torch.from_numpy(np.stack([flow01, flow10])).permute(0, 3, 1, 2).contiguous()
-        disagreement_map = torch.from_numpy(np.stack(disagreements))[:, None]
-        flows = self._refill(flows, disagreement_map)
-        agreement = self._agreement(disagreement_map)
-        images = torch.from_numpy(np.stack([small0, small1])).permute(0, 3, 1, 2)
-        return _PairState.of(flows, torch.from_numpy(np.stack(weights))[:, None], agreement, images)
+            threshold = self.options.refill_threshold
+            if threshold > 0:
+                planes = np.ascontiguousarray(flow.transpose(2, 0, 1))
+                filled = _fill_holes_host(planes, disagreement <= np.float32(threshold))
+                flows[direction] = np.ascontiguousarray(filled.transpose(1, 2, 0))
+        carried = np.empty((2, 3, height, width), dtype=np.float32)
+        for direction, (flow, metric, sign) in enumerate(
+            zip(flows, metrics, (1.0, -1.0), strict=True)
+        ):
+            weight = cv2.exp(np.maximum(metric, np.float32(_METRIC_FLOOR)))
+            carried[direction, 0] = flow[:, :, 0] * weight * np.float32(sign)
+            carried[direction, 1] = flow[:, :, 1] * weight * np.float32(sign)
+            carried[direction, 2] = weight
+        return _HostState(flows=np.stack(flows), carried=carried)
 
     def _motion_at(self, state: _PairState, t: float) -> tuple[torch.Tensor, torch.Tensor]:
         """Velocity field M (1×2×h×w) at time t and frame 0's visibility share (1×1×h×w)."""
@@ -444,33 +485,17 @@ class ClassicInterpolator:
             landed = _splat_cpu(state.carried, travel)
         else:
             landed = softsplat(state.carried, travel, mode="sum")
-        counts = landed[:, 3:]  # agreeing and contradicted pixels, not time weighted
-        landed = landed[:, :3] * time_weights
+        landed = landed * time_weights
         # Sums over the two directions written out: faster than a reduction on the CPU.
         numerator = landed[:1, :2] + landed[1:, :2]
         density = landed[:, 2:]  # D0, D1
         total = density[:1] + density[1:]
         motion = numerator / total.clamp(min=1e-30)
         motion = fill_holes(motion, total > _LANDED)
-        prior = self.options.visibility_prior
-        visible = density + prior * time_weights
-        blend0 = visible[:1] / (visible[:1] + visible[1:])
-        if self.options.occlusion_threshold <= 0:
-            return motion, blend0
-        # Visibility from how many pixels landed and whether their flows agree, apart from
-        # the softmax weights: what landed with agreeing flows is seen by both frames (blend
-        # by time); what landed from frame 0 with a contradicted flow is covered in frame 1
-        # (take frame 0), and vice versa; where nothing landed, the prior blends by time.
-        seen_both = counts[:1, :1] + counts[1:, :1]
-        only0 = counts[:1, 1:]
-        only1 = counts[1:, 1:]
-        seen0 = ((1.0 - t) * (seen_both + prior) + only0) / (seen_both + only0 + only1 + prior)
-        # Only where the two frames disagree along the motion is one of them wrong; where
-        # they agree, blending them also averages their noise.
-        sampled = backwarp(state.images, torch.cat([-t * motion, (1.0 - t) * motion]))
-        difference = (sampled[:1] - sampled[1:]).abs().mean(1, keepdim=True)
-        doubt = 1.0 - torch.exp(-((difference / self.options.occlusion_colour) ** 2))
-        return motion, torch.lerp(blend0, seen0, doubt)
+        prior = self.options.visibility_prior * time_weights
+        visible = density + prior
+        share0 = visible[:1] / (visible[:1] + visible[1:])
+        return motion, share0
 
     def _synthesise(
         self, image0: torch.Tensor, image1: torch.Tensor, fields: torch.Tensor, t: float
@@ -510,7 +535,7 @@ class ClassicInterpolator:
         self,
         source0: np.ndarray,
         source1: np.ndarray,
-        fields: torch.Tensor,
+        fields: np.ndarray,
         t: float,
         channel_last: bool,
     ) -> torch.Tensor:
@@ -526,7 +551,7 @@ class ClassicInterpolator:
         small_height, small_width = fields.shape[-2:]
         scale_x = width / small_width
         scale_y = height / small_height
-        planes = fields[0].numpy()
+        planes = fields
         velocity_small_x = planes[0] * np.float32(scale_x)
         velocity_small_y = planes[1] * np.float32(scale_y)
         share_small = np.ascontiguousarray(planes[2])
@@ -640,3 +665,86 @@ def _downscale_rgb(rgb: np.ndarray, scale: int) -> np.ndarray:
         return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
     small = downscale(torch.from_numpy(rgb).permute(2, 0, 1)[None], scale)
     return np.ascontiguousarray(small[0].permute(1, 2, 0).numpy())
+
+
+def _splat_host(values: np.ndarray, flow: np.ndarray, travel: float) -> np.ndarray:
+    """Bilinear sum splat of C×h×w planes along ``travel``·``flow`` (h×w×2), ``splat_torch``'s
+    numbers (landing positions clamped to [-2, size + 1], corners outside dropped) computed
+    with ``np.bincount``."""
+    channels, height, width = values.shape
+    canvas_width = width + 5
+    target_x = np.clip(
+        flow[:, :, 0] * np.float32(travel) + np.arange(width, dtype=np.float32), -2.0, width + 1.0
+    )
+    target_y = np.clip(
+        flow[:, :, 1] * np.float32(travel) + np.arange(height, dtype=np.float32)[:, None],
+        -2.0,
+        height + 1.0,
+    )
+    left = np.floor(target_x)
+    top = np.floor(target_y)
+    right_weight = (target_x - left).ravel()
+    bottom_weight = (target_y - top).ravel()
+    top_left = ((top.astype(np.intp) + 2) * canvas_width + left.astype(np.intp) + 2).ravel()
+    index = np.concatenate(
+        [top_left, top_left + 1, top_left + canvas_width, top_left + canvas_width + 1]
+    )
+    corner_weights = np.concatenate(
+        [
+            (1.0 - right_weight) * (1.0 - bottom_weight),
+            right_weight * (1.0 - bottom_weight),
+            (1.0 - right_weight) * bottom_weight,
+            right_weight * bottom_weight,
+        ]
+    )
+    size = (height + 5) * canvas_width
+    landed = np.empty((channels, height, width), dtype=np.float32)
+    for channel in range(channels):
+        plane = values[channel].ravel()
+        summed = np.bincount(index, weights=np.tile(plane, 4) * corner_weights, minlength=size)
+        landed[channel] = summed.reshape(height + 5, canvas_width)[2 : 2 + height, 2 : 2 + width]
+    return landed
+
+
+def _block_sum(plane: np.ndarray) -> np.ndarray:
+    """Sums over 2×2 blocks of a C×h×w array, odd sizes padded with zeros (ceil mode)."""
+    channels, height, width = plane.shape
+    padded = np.zeros((channels, height + height % 2, width + width % 2), dtype=plane.dtype)
+    padded[:, :height, :width] = plane
+    return padded.reshape(channels, padded.shape[1] // 2, 2, padded.shape[2] // 2, 2).sum((2, 4))
+
+
+def _fill_holes_host(values: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """``fill_holes`` for a C×h×w float32 array and an h×w bool mask (numpy and OpenCV)."""
+    if known.all() or not known.any():
+        return values
+    weight = known.astype(np.float32)[None]
+    current = values * weight
+    levels: list[tuple[np.ndarray, np.ndarray]] = []
+    while True:
+        levels.append((current, weight))
+        if (weight > 0).all() or min(current.shape[1:]) == 1:
+            break
+        summed = _block_sum(current)
+        weight_sum = _block_sum(weight)
+        current = np.where(weight_sum > 0, summed / np.maximum(weight_sum, 1e-12), 0.0)
+        current = current.astype(np.float32)
+        weight = (weight_sum > 0).astype(np.float32)
+    filled, filled_weight = levels[-1]
+    if not (filled_weight > 0).all():  # a 1-pixel-wide pyramid top: spread the mean
+        mean = (filled * filled_weight).sum((1, 2), keepdims=True) / filled_weight.sum()
+        filled = np.where(filled_weight > 0, filled, mean).astype(np.float32)
+    for current, weight in reversed(levels[:-1]):
+        height, width = current.shape[1:]
+        upsampled = np.stack(
+            [cv2.resize(p, (width, height), interpolation=cv2.INTER_LINEAR) for p in filled]
+        )
+        filled = np.where(weight > 0, current, upsampled)
+    return filled
+
+
+def _shrink(image: np.ndarray, factor: int) -> np.ndarray:
+    """Area average of an h×w(×C) float32 array by ``factor``, sizes rounded up."""
+    height, width = image.shape[:2]
+    size = (-(-width // factor), -(-height // factor))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
