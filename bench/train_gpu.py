@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 # Footage whose licence allows shipping weights trained on it (see shared/data/README.md).
 # Not used: imageio's clips (tests only) and Middlebury (the benchmark we report on).
@@ -35,7 +36,8 @@ STILLS = ("davis-pair/one.png",)
 
 def prepare(data_root: Path, out: Path, max_side: int) -> None:
     """Decode each video into ``out/<name>/<scene>/NNNNN.jpg`` (one folder per scene)."""
-    from frameinterp.training.data import read_image, video_sequences
+    from frameinterp.images import read_rgb
+    from frameinterp.training.data import video_sequences
 
     out.mkdir(parents=True, exist_ok=True)
     for name, relative in VIDEOS.items():
@@ -44,7 +46,7 @@ def prepare(data_root: Path, out: Path, max_side: int) -> None:
             folder = out / name / f"scene{scene:02d}"
             folder.mkdir(parents=True, exist_ok=True)
             for index, frame in enumerate(frames):
-                image = frame if not isinstance(frame, Path) else read_image(frame)
+                image = frame if not isinstance(frame, Path) else read_rgb(frame, np.uint8)
                 scale = min(1.0, max_side / max(image.shape[:2]))
                 if scale < 1.0:
                     size = (round(image.shape[1] * scale), round(image.shape[0] * scale))

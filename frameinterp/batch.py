@@ -30,6 +30,7 @@ from frameinterp.errors import (
     OutputError,
     UnsupportedMediaError,
 )
+from frameinterp.images import IMAGE_SUFFIXES, read_rgb
 from frameinterp.pipeline import (
     Progress,
     VideoSummary,
@@ -68,7 +69,6 @@ _VIDEO_EXTENSIONS = {
     ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mts", ".m2ts", ".ts", ".mpg", ".mpeg",
     ".flv", ".wmv", ".3gp", ".ogv", ".nut",
 }  # fmt: skip
-_IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
 _SEQUENCE_NAME = re.compile(r"^(?P<prefix>.*?)(?P<number>[0-9]+)$")
 DEFAULT_OUTPUT_FOLDER = "interpolated"
 
@@ -99,7 +99,7 @@ def find_videos(folder: Path) -> tuple[list[Path], list[BatchItem]]:
     for path in sorted(folder.iterdir()):
         if path.name.startswith(".") or not path.is_file():
             continue
-        if path.suffix.lower() in _IMAGE_EXTENSIONS:
+        if path.suffix.lower() in IMAGE_SUFFIXES:
             continue
         try:
             info = probe(path)
@@ -117,7 +117,7 @@ def _sequence_frames(folder: Path) -> list[Path]:
     """Numbered images in ``folder``, in numeric order (``frame_2`` before ``frame_10``)."""
     numbered: list[tuple[str, int, Path]] = []
     for path in folder.iterdir():
-        if path.suffix.lower() not in _IMAGE_EXTENSIONS or path.name.startswith("."):
+        if path.suffix.lower() not in IMAGE_SUFFIXES or path.name.startswith("."):
             continue
         match = _SEQUENCE_NAME.match(path.stem)
         if match:
@@ -131,21 +131,6 @@ def is_image_sequence(folder: Path) -> bool:
     return len(_sequence_frames(folder)) > 0 and not any(
         path.suffix.lower() in _VIDEO_EXTENSIONS for path in folder.iterdir()
     )
-
-
-def _read_image(path: Path) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise UnsupportedMediaError(f"cannot read image {str(path)!r}")
-    if image.ndim == 2:
-        image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
-    elif image.shape[2] == 4:
-        image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
-    else:
-        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-    if image.dtype not in (np.uint8, np.uint16):
-        raise UnsupportedMediaError(f"{str(path)!r} is {image.dtype}; expected 8- or 16-bit")
-    return np.ascontiguousarray(image)
 
 
 def interpolate_image_sequence(
@@ -203,7 +188,7 @@ def interpolate_image_sequence(
         signature: np.ndarray | None = None
         shape: tuple[int, ...] | None = None
         for index, path in enumerate(frames):
-            image = _read_image(path)
+            image = read_rgb(path)
             if shape is not None and image.shape != shape:
                 raise UnsupportedMediaError(
                     f"{path.name} is {image.shape[1]}×{image.shape[0]}, the sequence is "

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 
 import av
@@ -23,10 +24,11 @@ import av.filter
 import numpy as np
 import torch
 
-from frameinterp.engines import create_interpolator
+from frameinterp.engines import Interpolator, create_interpolator
 from frameinterp.errors import BackendUnavailableError, InputNotFoundError, InvalidInputError
 from frameinterp.images import load_image
 from frameinterp.metrics import psnr, ssim, to_uint8_rgb
+from frameinterp.transfer import image_to_tensor
 
 __all__ = [
     "MINTERPOLATE_OPTIONS",
@@ -197,28 +199,27 @@ def benchmark_middlebury(
         raise InvalidInputError(f"repeats must be 1 or more, got {repeats}")
     interpolator = create_interpolator(engine, device, weights=weights)
     target = interpolator.device
+    blend = create_interpolator("blend", target)
     report = MiddleburyReport(str(folder), engine, str(target), repeats)
     for sequence in find_middlebury_sequences(folder):
         first, second, truth_picture = (load_image(sequence / name) for name in MIDDLEBURY_FILES)
         truth = to_uint8_rgb(truth_picture.colour)
         rgb0, rgb1 = to_uint8_rgb(first.colour), to_uint8_rgb(second.colour)
 
-        def run_engine(rgb0: np.ndarray = rgb0, rgb1: np.ndarray = rgb1) -> np.ndarray:
-            frame0 = torch.from_numpy(rgb0).to(target).permute(2, 0, 1).float() / 255.0
-            frame1 = torch.from_numpy(rgb1).to(target).permute(2, 0, 1).float() / 255.0
+        def run(
+            method: Interpolator, rgb0: np.ndarray = rgb0, rgb1: np.ndarray = rgb1
+        ) -> np.ndarray:
+            frame0 = image_to_tensor(rgb0).to(method.device)
+            frame1 = image_to_tensor(rgb1).to(method.device)
             with torch.inference_mode():
-                return to_uint8_rgb(interpolator.interpolate(frame0, frame1, [0.5])[0])
-
-        def run_blend(rgb0: np.ndarray = rgb0, rgb1: np.ndarray = rgb1) -> np.ndarray:
-            mean = (rgb0.astype(np.float32) + rgb1.astype(np.float32)) * 0.5
-            return np.rint(mean).astype(np.uint8)
+                return to_uint8_rgb(method.interpolate(frame0, frame1, [0.5])[0])
 
         def run_minterpolate(rgb0: np.ndarray = rgb0, rgb1: np.ndarray = rgb1) -> np.ndarray:
             return minterpolate_middle(rgb0, rgb1)
 
-        methods: dict[str, Callable[[], np.ndarray]] = {engine: run_engine}
+        methods: dict[str, Callable[[], np.ndarray]] = {engine: partial(run, interpolator)}
         if baselines:
-            methods["blend"] = run_blend
+            methods["blend"] = partial(run, blend)
             methods["minterpolate"] = run_minterpolate
         results = {}
         for name, make in methods.items():

@@ -18,22 +18,19 @@ import numpy as np
 import torch
 
 from frameinterp.engines import Interpolator, create_interpolator
-from frameinterp.engines.blend import BlendInterpolator
 from frameinterp.errors import InvalidInputError, UnsupportedMediaError
-from frameinterp.metrics import psnr, ssim, to_uint8_rgb
+from frameinterp.metrics import PSNR_CAP, psnr, ssim, to_uint8_rgb
 from frameinterp.pipeline import Progress
+from frameinterp.progress_bar import ProgressBar
 from frameinterp.timing import (
     DEFAULT_SCENE_THRESHOLD,
     DEFAULT_STATIC_THRESHOLD,
     classify_interval,
 )
-from frameinterp.transfer import FrameTransfer
+from frameinterp.transfer import FrameTransfer, to_uint8
 from frameinterp.video import DecodedFrame, VideoReader, probe
 
 __all__ = ["EvaluationResult", "Scores", "evaluate_video"]
-
-# Identical frames have infinite PSNR; cap it so that a mean stays finite and meaningful.
-PSNR_CAP = 100.0
 
 
 @dataclass(frozen=True)
@@ -73,33 +70,57 @@ def _scores(psnrs: list[float], ssims: list[float], frames: list[int]) -> Scores
     )
 
 
-def _truth(image: np.ndarray) -> np.ndarray:
-    """Ground truth as 8-bit RGB (the benchmark convention), also for 16-bit frames."""
-    if image.dtype == np.uint16:
-        return np.round(image.astype(np.float64) / 257.0).astype(np.uint8)
-    return image
-
-
 def evaluate_video(
     video: str | Path,
     *,
     engine: str = "classic",
-    device: str = "auto",
+    device: str | torch.device = "auto",
     weights: str | Path | None = None,
     max_triplets: int | None = None,
     scene_threshold: float | None = DEFAULT_SCENE_THRESHOLD,
     static_threshold: float | None = DEFAULT_STATIC_THRESHOLD,
     interpolator: Interpolator | None = None,
-    progress: Callable[[Progress], None] | None = None,
+    progress: bool = False,
+    on_progress: Callable[[Progress], None] | None = None,
 ) -> EvaluationResult:
-    """Drop every other frame of ``video`` and score how well ``engine`` brings it back."""
+    """Drop every other frame of ``video`` and score how well ``engine`` brings it back.
+
+    ``on_progress`` gets a ``Progress`` after each triplet; ``progress=True`` draws a
+    ``tqdm.auto`` bar (Jupyter or terminal).
+    """
+    with ProgressBar(progress, f"evaluate {Path(video).name}", on_progress, "triplet") as bar:
+        return _evaluate(
+            video,
+            engine=engine,
+            device=device,
+            weights=weights,
+            max_triplets=max_triplets,
+            scene_threshold=scene_threshold,
+            static_threshold=static_threshold,
+            interpolator=interpolator,
+            report=bar,
+        )
+
+
+def _evaluate(
+    video: str | Path,
+    *,
+    engine: str,
+    device: str | torch.device,
+    weights: str | Path | None,
+    max_triplets: int | None,
+    scene_threshold: float | None,
+    static_threshold: float | None,
+    interpolator: Interpolator | None,
+    report: Callable[[Progress], None],
+) -> EvaluationResult:
     started = clock.perf_counter()
     if max_triplets is not None and max_triplets < 1:
         raise InvalidInputError(f"--max-triplets must be at least 1, got {max_triplets}")
     info = probe(video)
     if interpolator is None:
         interpolator = create_interpolator(engine, device, weights=weights)
-    blend = BlendInterpolator(interpolator.device)
+    blend = create_interpolator("blend", interpolator.device)
     transfer = FrameTransfer(interpolator.device)
     expected = max(0, (info.estimated_frames() - 1) // 2)
     if max_triplets is not None:
@@ -138,15 +159,14 @@ def evaluate_video(
                 after = transfer.upload(last.image)
                 estimate = to_uint8_rgb(interpolator.interpolate(before, after, [t])[0])
                 blended = to_uint8_rgb(blend.interpolate(before, after, [t])[0])
-            truth = _truth(middle.image)
+            truth = to_uint8(middle.image)  # the benchmark convention, also for 16-bit
             engine_psnr.append(min(psnr(estimate, truth), PSNR_CAP))
             engine_ssim.append(ssim(estimate, truth))
             blend_psnr.append(min(psnr(blended, truth), PSNR_CAP))
             blend_ssim.append(ssim(blended, truth))
             frames.append(middle.index)
-            if progress is not None:
-                done = len(frames)
-                progress(Progress(done, max(expected, done), clock.perf_counter() - started))
+            done = len(frames)
+            report(Progress(done, max(expected, done), clock.perf_counter() - started))
             if max_triplets is not None and len(frames) >= max_triplets:
                 break
     if not frames:

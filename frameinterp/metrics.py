@@ -12,13 +12,17 @@ import numpy as np
 import torch
 
 from frameinterp.errors import InvalidInputError
+from frameinterp.transfer import image_from_tensor
 
-__all__ = ["psnr", "ssim", "to_uint8_rgb"]
+__all__ = ["PSNR_CAP", "mean_psnr", "psnr", "ssim", "to_uint8_rgb"]
 
 _SSIM_WINDOW = 7
 _SSIM_K1 = 0.01
 _SSIM_K2 = 0.03
 _DATA_RANGE = 255.0
+
+# Identical frames have infinite PSNR; means cap each frame's value here so they stay finite.
+PSNR_CAP = 100.0
 
 
 def to_uint8_rgb(frame: torch.Tensor) -> np.ndarray:
@@ -31,8 +35,7 @@ def to_uint8_rgb(frame: torch.Tensor) -> np.ndarray:
         raise InvalidInputError(
             f"expected a frame tensor of shape (3, H, W), got {tuple(frame.shape)}"
         )
-    scaled = (frame.detach().float().clamp(0.0, 1.0) * 255.0).round()
-    return scaled.to(torch.uint8).permute(1, 2, 0).contiguous().cpu().numpy()
+    return image_from_tensor(frame, np.uint8)
 
 
 def _check_pair(estimate: np.ndarray, truth: np.ndarray) -> None:
@@ -52,6 +55,28 @@ def psnr(estimate: np.ndarray, truth: np.ndarray) -> float:
     if mse == 0.0:
         return float("inf")
     return float(10.0 * np.log10(_DATA_RANGE * _DATA_RANGE / mse))
+
+
+def mean_psnr(estimates: torch.Tensor, truths: torch.Tensor) -> float:
+    """Mean over frames of each frame's ``psnr`` (capped at ``PSNR_CAP``), for float tensors.
+
+    ``estimates`` and ``truths`` are (3, H, W) frames or (N, 3, H, W) batches in [0, 1]; each
+    frame is quantised with ``to_uint8_rgb`` first, as the benchmark does. Averaging decibels
+    per frame (not pooling the squared errors) is how ``evaluate`` and published tables report
+    a mean, so a trainer's validation score and ``frameinterp evaluate`` agree.
+    """
+    if estimates.ndim == 3:
+        estimates, truths = estimates[None], truths[None]
+    if estimates.shape != truths.shape or estimates.ndim != 4 or estimates.shape[0] == 0:
+        raise InvalidInputError(
+            "expected two (N, 3, H, W) batches of the same shape, got "
+            f"{tuple(estimates.shape)} and {tuple(truths.shape)}"
+        )
+    scores = [
+        min(psnr(to_uint8_rgb(estimate), to_uint8_rgb(truth)), PSNR_CAP)
+        for estimate, truth in zip(estimates, truths, strict=True)
+    ]
+    return float(np.mean(scores))
 
 
 def _window_means(image: np.ndarray, size: int) -> np.ndarray:

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
-from frameinterp.engines import Interpolator, create_interpolator
+from frameinterp.engines import Interpolator, create_interpolator, resolve_device
 from frameinterp.errors import InvalidInputError, OutputError
-from frameinterp.files import check_output_folder
-from frameinterp.images import IMAGE_SUFFIXES, Picture, load_image, save_image
+from frameinterp.files import check_output_path
+from frameinterp.frames import check_times, interpolate_frames
+from frameinterp.images import check_image_suffix, read_pixels, save_pixels
+
+if TYPE_CHECKING:
+    from frameinterp.pipeline import Progress
 
 __all__ = ["evenly_spaced_times", "interpolate_pair", "plan_outputs"]
+
+_DEFAULT_SUFFIX = ".png"
 
 
 def evenly_spaced_times(count: int) -> list[float]:
@@ -21,20 +28,6 @@ def evenly_spaced_times(count: int) -> list[float]:
     if count < 1:
         raise InvalidInputError(f"--count must be 1 or more, got {count}")
     return [index / (count + 1) for index in range(1, count + 1)]
-
-
-def _check_times(times: Sequence[float]) -> list[float]:
-    checked = []
-    for t in times:
-        if not 0.0 < float(t) < 1.0:
-            raise InvalidInputError(
-                f"time {t} is outside (0, 1); 0 is the first image and 1 the second, "
-                "so ask for a time strictly between them, e.g. --time 0.5"
-            )
-        checked.append(float(t))
-    if not checked:
-        raise InvalidInputError("no time given; use --time T or --count N")
-    return checked
 
 
 def plan_outputs(
@@ -46,22 +39,26 @@ def plan_outputs(
     ``output`` an existing folder: those names inside it. Otherwise ``output`` is the file for
     a single frame, or the pattern ``<stem>_NN<suffix>`` for several.
     """
+    stem = f"{first.stem}_{second.stem}_interp"
     if output is None:
-        folder, stem, suffix = first.parent, f"{first.stem}_{second.stem}_interp", first.suffix
+        folder, suffix = first.parent, first.suffix
     elif Path(output).is_dir():
-        folder, stem, suffix = Path(output), f"{first.stem}_{second.stem}_interp", first.suffix
+        folder, suffix = Path(output), first.suffix
     else:
         target = Path(output)
-        folder, stem, suffix = target.parent, target.stem, target.suffix
-        if suffix.lower() not in IMAGE_SUFFIXES:
+        if (not target.suffix and not target.exists()) or str(output).endswith(os.sep):
             raise OutputError(
-                f"cannot write {target}: unknown image type {suffix or '(none)'}; "
-                f"use one of {', '.join(IMAGE_SUFFIXES)}"
+                f"output folder {target} does not exist; create it first, or name an image "
+                f"file such as {target}{_DEFAULT_SUFFIX}"
             )
+        check_image_suffix(target)
         if count == 1:
             return [_not_an_input(target, first, second)]
-    if suffix.lower() not in IMAGE_SUFFIXES:
-        suffix = ".png"
+        folder, stem, suffix = target.parent, target.stem, target.suffix
+    try:
+        check_image_suffix(Path(f"x{suffix}"))
+    except OutputError:
+        suffix = _DEFAULT_SUFFIX
     if count == 1:  # (a single named file returned above)
         return [_not_an_input(folder / f"{stem}{suffix}", first, second)]
     digits = max(2, len(str(count)))
@@ -78,66 +75,63 @@ def _not_an_input(path: Path, first: Path, second: Path) -> Path:
     return path
 
 
-def _check_pair(first: Picture, second: Picture, first_path: Path, second_path: Path) -> None:
-    if (first.width, first.height) != (second.width, second.height):
-        raise InvalidInputError(
-            f"the images differ in size: {first_path.name} is {first.width}×{first.height}, "
-            f"{second_path.name} is {second.width}×{second.height}; resize one to match"
-        )
-
-
 def interpolate_pair(
     first: str | os.PathLike[str],
     second: str | os.PathLike[str],
-    times: Sequence[float] | None = None,
+    times: float | Sequence[float] | None = None,
+    *,
     count: int | None = None,
     output: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
     engine: str = "classic",
     device: str | torch.device = "auto",
     weights: str | Path | None = None,
     interpolator: Interpolator | None = None,
+    progress: bool = False,
+    on_progress: Callable[[Progress], None] | None = None,
 ) -> list[Path]:
     """Write the frames between two images at ``times`` (default 0.5) or ``count`` even steps.
 
     Outputs keep the bit depth of the inputs (16-bit if either is), are grey if both inputs are,
-    and carry alpha if either does (see ``frameinterp.images``). Every problem is checked
+    and carry alpha if either does (see ``frameinterp.frames``). Every problem is checked
     before any work: missing or unreadable files, different sizes, times outside (0, 1),
-    a missing or unwritable output folder. Returns the written paths, in time order.
+    a missing or unwritable output folder, an output that exists (unless ``overwrite``).
+    Returns the written paths, in time order.
     """
-    if times and count is not None:
+    if times is not None and count is not None:
         raise InvalidInputError("give either times or a count, not both")
-    chosen = evenly_spaced_times(count) if count is not None else _check_times(times or [0.5])
+    if count is not None:
+        chosen = evenly_spaced_times(count)
+    else:
+        chosen = check_times(0.5 if times is None or times == [] else times)
     first_path, second_path = Path(first), Path(second)
-    first_picture = load_image(first_path)
-    second_picture = load_image(second_path)
-    _check_pair(first_picture, second_picture, first_path, second_path)
+    first_pixels = read_pixels(first_path)
+    second_pixels = read_pixels(second_path)
+    if first_pixels.shape[:2] != second_pixels.shape[:2]:
+        raise InvalidInputError(
+            f"the images differ in size: {first_path.name} is "
+            f"{first_pixels.shape[1]}×{first_pixels.shape[0]}, {second_path.name} is "
+            f"{second_pixels.shape[1]}×{second_pixels.shape[0]}; resize one to match"
+        )
     targets = plan_outputs(first_path, second_path, len(chosen), output)
     for target in targets:
-        check_output_folder(target)
-    engine_instance = interpolator or create_interpolator(engine, device, weights=weights)
-    frame0 = first_picture.colour.to(engine_instance.device)
-    frame1 = second_picture.colour.to(engine_instance.device)
-    with torch.inference_mode():
-        frames = engine_instance.interpolate(frame0, frame1, chosen)
-    bit_depth = max(first_picture.bit_depth, second_picture.bit_depth)
-    grey = first_picture.grey and second_picture.grey
+        check_output_path(target, [first_path, second_path], overwrite)
+    if interpolator is None:
+        interpolator = create_interpolator(engine, resolve_device(device), weights=weights)
+    frames = interpolate_frames(
+        first_pixels,
+        second_pixels,
+        chosen,
+        interpolator=interpolator,
+        progress=progress,
+        on_progress=on_progress,
+    )
     written: list[Path] = []
     try:
-        for target, t, frame in zip(targets, chosen, frames, strict=True):
-            alpha = _alpha_at(first_picture, second_picture, t)
-            written.append(save_image(target, frame.cpu(), alpha, bit_depth, grey))
+        for target, frame in zip(targets, frames, strict=True):
+            written.append(save_pixels(target, frame))
     except BaseException:
         for path in written:  # all or nothing: a failed run leaves no partial set behind
             path.unlink(missing_ok=True)
         raise
     return written
-
-
-def _alpha_at(first: Picture, second: Picture, t: float) -> torch.Tensor | None:
-    """Alpha cross-faded in time; a picture without alpha counts as opaque."""
-    if first.alpha is None and second.alpha is None:
-        return None
-    opaque = torch.ones(1, first.height, first.width)
-    alpha0 = first.alpha if first.alpha is not None else opaque
-    alpha1 = second.alpha if second.alpha is not None else opaque
-    return torch.lerp(alpha0, alpha1, t)

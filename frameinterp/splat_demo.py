@@ -19,6 +19,7 @@ from frameinterp.files import check_output_folder, temporary_path, write_atomica
 from frameinterp.flo import read_flo
 from frameinterp.images import IMAGE_SUFFIXES, load_image
 from frameinterp.ops import backwarp, softsplat
+from frameinterp.transfer import image_from_tensor
 
 MODES = ("sum", "avg", "linear", "soft")
 LABELS = {"sum": "summation", "avg": "average", "linear": "linear", "soft": "softmax"}
@@ -46,7 +47,7 @@ def splat_modes(
 
 
 def _to_image(tensor: torch.Tensor) -> np.ndarray:
-    rgb = tensor[0].clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).cpu().numpy()
+    rgb = image_from_tensor(tensor[0], np.uint8)
     return np.ascontiguousarray(rgb[:, :, ::-1])  # OpenCV writes BGR
 
 

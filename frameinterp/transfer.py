@@ -1,7 +1,10 @@
 """Moving frames between host images and engine tensors: the one place pixels change format.
 
-Host side: H×W×3 RGB numpy arrays, ``uint8`` (or ``uint16`` for deep sources), as the decoder
-yields and the encoder takes them. Engine side: (3, H, W) float32 in [0, 1] on the device.
+Host side: H×W×C numpy arrays of ``uint8`` (or ``uint16`` for deep sources), as the decoder
+yields, the encoder takes and image files hold them. Engine side: (C, H, W) float32 in [0, 1]
+(C = 3, RGB, for the engines). Scaling is by 255 or 65535, and floats become integers by
+clipping to [0, 1] and rounding to the nearest level; 16-bit pixels become 8-bit by rounding too
+(``to_uint8``), never by dropping the low byte. Every other module converts through here.
 
 On a CUDA device every frame crosses the bus once, as integers (a quarter of the float bytes),
 through a small ring of pinned host buffers so copies run asynchronously on a side stream and
@@ -16,11 +19,24 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from frameinterp.errors import InvalidInputError
+
 RING_SIZE = 3  # uploads in flight before a buffer is reused
 
+PIXEL_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16))
 
-def _scale(dtype: np.dtype) -> float:
-    return 65535.0 if dtype == np.uint16 else 255.0
+
+def pixel_dtype(dtype: np.dtype | type) -> np.dtype:
+    """``dtype`` as a numpy dtype, checked to be one that pixels come in (uint8 or uint16)."""
+    checked = np.dtype(dtype)
+    if checked not in PIXEL_DTYPES:
+        raise InvalidInputError(f"pixels must be uint8 or uint16, got {checked}")
+    return checked
+
+
+def pixel_peak(dtype: np.dtype | type) -> float:
+    """The value that stands for 1.0: 255 for uint8, 65535 for uint16."""
+    return 65535.0 if np.dtype(dtype) == np.uint16 else 255.0
 
 
 def _host_tensor(image: np.ndarray) -> torch.Tensor:
@@ -31,19 +47,47 @@ def _host_tensor(image: np.ndarray) -> torch.Tensor:
 
 
 def to_float(pixels: torch.Tensor, dtype: np.dtype) -> torch.Tensor:
-    """H×W×3 integer pixels (any device) → contiguous (3, H, W) float32 in [0, 1].
+    """H×W×C integer pixels (any device) → contiguous (C, H, W) float32 in [0, 1].
 
     Contiguous planes, so engines that read one channel at a time (OpenCV's remap) need no copy.
     """
     planes = pixels.permute(2, 0, 1).to(dtype=torch.float32, memory_format=torch.contiguous_format)
-    return planes.div_(_scale(dtype))
+    return planes.div_(pixel_peak(dtype))
 
 
 def to_pixels(frame: torch.Tensor, dtype: np.dtype) -> torch.Tensor:
-    """(3, H, W) float → H×W×3 integer pixels on the same device: clip, scale, round."""
+    """(C, H, W) float → H×W×C integer pixels on the same device: clip, scale, round.
+
+    uint16 pixels come back as int32 (torch has few uint16 ops); ``FrameTransfer.download`` and
+    ``image_from_tensor`` narrow them.
+    """
     deep = dtype == np.uint16
-    scaled = (frame.detach().float().clamp(0.0, 1.0) * _scale(dtype)).round_()
+    scaled = (frame.detach().float().clamp(0.0, 1.0) * pixel_peak(dtype)).round_()
     return scaled.permute(1, 2, 0).to(torch.int32 if deep else torch.uint8).contiguous()
+
+
+def image_to_tensor(image: np.ndarray) -> torch.Tensor:
+    """H×W×C (or H×W) uint8/uint16 pixels → (C, H, W) float32 in [0, 1] on the CPU."""
+    dtype = pixel_dtype(image.dtype)
+    return to_float(_host_tensor(image if image.ndim == 3 else image[:, :, None]), dtype)
+
+
+def image_from_tensor(frame: torch.Tensor, dtype: np.dtype | type = np.uint8) -> np.ndarray:
+    """(C, H, W) float on any device → H×W×C numpy pixels of ``dtype``: clip, scale, round."""
+    checked = pixel_dtype(dtype)
+    pixels = to_pixels(frame, checked).cpu().numpy()
+    return np.ascontiguousarray(pixels.astype(checked, copy=False))
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """uint8 pixels unchanged; uint16 rounded to the nearest 8-bit level (``round(v / 257)``).
+
+    The same result as going through floats (``v / 65535 * 255``, rounded): 65535 = 255 · 257,
+    and ``v / 257`` is never exactly half-way between two levels, so there is no tie to break.
+    """
+    if pixel_dtype(image.dtype) == np.uint8:
+        return image
+    return ((image.astype(np.uint32) * 2 + 257) // 514).astype(np.uint8)
 
 
 @dataclass
@@ -87,8 +131,7 @@ class FrameTransfer:
             host.copy_(pixels, non_blocking=True)
             torch.cuda.current_stream(pixels.device).synchronize()
             pixels = host
-        array = pixels.numpy()
-        return np.ascontiguousarray(array.astype(np.uint16) if dtype == np.uint16 else array)
+        return np.ascontiguousarray(pixels.numpy().astype(dtype, copy=False))
 
     def _next_staging(self, host: torch.Tensor) -> _Staging:
         key = (tuple(host.shape), host.dtype)

@@ -55,3 +55,53 @@ def test_exception_weights_with_an_engine_that_takes_none(tmp_path, data_dir):
         result = runner.invoke(app, [*command, "--weights", str(first)])
         assert result.exit_code == 2, result.output
         assert "uses no weights file" in result.output
+
+
+def test_exception_unknown_option_names_the_known_ones():
+    import pytest
+
+    from frameinterp import InvalidInputError, create_interpolator
+
+    with pytest.raises(InvalidInputError, match=r"'classic' has no option 'alpah'; its options "
+                       r"are: alpha, consistency, .*memory_budget"):  # fmt: skip
+        create_interpolator("classic", "cpu", alpah=99)
+    with pytest.raises(InvalidInputError, match="'blend' has no option 'alpha'; it takes no"):
+        create_interpolator("blend", "cpu", alpha=1)
+    with pytest.raises(InvalidInputError, match="'softsplat-net' has no option 'sampler'"):
+        create_interpolator("softsplat-net", "cpu", sampler="torch")
+
+
+def test_classic_options_reach_the_engine():
+    from frameinterp import create_interpolator
+    from frameinterp.engines import CLASSIC_BYTES_PER_PIXEL
+
+    engine = create_interpolator("classic", "cpu", alpha=3.0, weights=None)
+    assert engine.options.alpha == 3.0
+    # memory_budget picks the tile side: 128 bytes per pixel of a 100×100 tile.
+    budget = CLASSIC_BYTES_PER_PIXEL * 100 * 100
+    tight = create_interpolator("classic", "cpu", memory_budget=budget)
+    assert tight.options.tile_size <= 100
+    assert (
+        create_interpolator("classic", "cpu", memory_budget=budget, tile_size=512).options.tile_size
+        == 512
+    )
+
+
+def test_public_names_are_exactly_the_exports():
+    """dir() lists the public API only, every name resolves, and the package is typed."""
+    import importlib.resources
+    import inspect
+
+    import frameinterp
+
+    assert dir(frameinterp) == sorted(frameinterp.__all__)
+    for name in frameinterp.__all__:
+        assert getattr(frameinterp, name) is not None, name
+    assert issubclass(frameinterp.InvalidInputError, frameinterp.FrameInterpError)
+    assert importlib.resources.files("frameinterp").joinpath("py.typed").is_file()
+    # Options after the inputs are keyword-only, and devices may be torch.device objects.
+    for function in (frameinterp.interpolate_pair, frameinterp.interpolate_frames):
+        parameters = inspect.signature(function).parameters
+        assert parameters["engine"].kind is inspect.Parameter.KEYWORD_ONLY
+        assert "torch.device" in str(parameters["device"].annotation)
+        assert {"progress", "on_progress"} <= set(parameters)

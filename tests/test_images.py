@@ -11,7 +11,7 @@ import torch
 
 from frameinterp.errors import InputNotFoundError, OutputError, UnsupportedMediaError
 from frameinterp.files import write_atomically
-from frameinterp.images import load_image, save_image
+from frameinterp.images import load_image, read_pixels, read_rgb, save_image
 
 DATA = Path(__file__).parent / "data" / "middlebury" / "RubberWhale"
 
@@ -91,7 +91,7 @@ def test_exception(tmp_path: Path) -> None:
         load_image(tmp_path)
     colour = torch.zeros(3, 4, 4)
     with pytest.raises(OutputError, match="unknown image type"):
-        save_image(tmp_path / "out.bmp", colour)
+        save_image(tmp_path / "out.gif", colour)
     with pytest.raises(OutputError, match="does not exist"):
         save_image(tmp_path / "missing" / "out.png", colour)
 
@@ -108,3 +108,42 @@ def test_failed_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyP
         write_atomically(target, b"new data")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["out.png"]
     assert target.read_bytes() == b"previous"
+
+
+@pytest.mark.parametrize("damage", ["truncated", "flipped byte"])
+def test_exception_damaged_png_is_one_line_of_ours(
+    tmp_path: Path, bgr: np.ndarray, damage: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """libpng prints its own complaint to stderr; a damaged PNG must never reach it."""
+    data = bytearray(cv2.imencode(".png", bgr)[1].tobytes())
+    if damage == "truncated":
+        data = data[: len(data) // 2]
+    else:
+        data[len(data) // 2] ^= 0xFF
+    (tmp_path / "bad.png").write_bytes(bytes(data))
+    with pytest.raises(UnsupportedMediaError, match="PNG file is damaged"):
+        load_image(tmp_path / "bad.png")
+    captured = capfd.readouterr()
+    assert captured.err == "" and captured.out == ""
+
+
+def test_read_rgb_one_reader_for_every_layout(tmp_path: Path, bgr: np.ndarray) -> None:
+    """Grey is repeated, alpha dropped, BGR turned to RGB; 16-bit rounds to 8 on request."""
+    grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    cv2.imwrite(str(tmp_path / "grey.png"), grey)
+    assert np.array_equal(read_rgb(tmp_path / "grey.png"), np.repeat(grey[:, :, None], 3, 2))
+    bgra = np.dstack([bgr, np.full(bgr.shape[:2], 7, np.uint8)])
+    cv2.imwrite(str(tmp_path / "rgba.png"), bgra)
+    assert read_pixels(tmp_path / "rgba.png")[0, 0].tolist() == [*bgr[0, 0, ::-1].tolist(), 7]
+    assert np.array_equal(read_rgb(tmp_path / "rgba.png"), bgr[:, :, ::-1])
+    deep = np.array([[[0, 128, 129], [385, 65407, 65535]]], np.uint16)  # BGR order on disk
+    cv2.imwrite(str(tmp_path / "deep.png"), deep)
+    assert read_rgb(tmp_path / "deep.png").dtype == np.uint16
+    # Rounded, not truncated: 128/257 → 0, 129/257 → 1, 385/257 → 1 (1.498), 65407/257 → 255.
+    assert read_rgb(tmp_path / "deep.png", np.uint8).tolist() == [[[1, 0, 0], [255, 255, 1]]]
+
+
+def test_bmp_round_trip(tmp_path: Path, bgr: np.ndarray) -> None:
+    picture = load_image(DATA / "frame10.png")
+    save_image(tmp_path / "out.bmp", picture.colour)
+    assert torch.equal(load_image(tmp_path / "out.bmp").colour, picture.colour)

@@ -14,12 +14,40 @@ runner = CliRunner()
 
 
 def test_info_names_versions_and_backend():
+    """Every row carries this machine's real value, not just its label."""
+    import platform
+
+    import av
+
+    import frameinterp
+
     result = runner.invoke(app, ["info"])
     assert result.exit_code == 0, result.output
-    for word in ("python", "torch", "cupy", "ffmpeg", "backend (auto)"):
-        assert word in result.output
-    if not torch.cuda.is_available():
-        assert "torch: PyTorch sees no CUDA device" in result.output
+    pairs = []
+    for line in result.output.splitlines():
+        if line.strip() and not line.startswith("    "):  # not a wrapped continuation
+            label = "backend (auto)" if line.strip().startswith("backend") else line.split()[0]
+            pairs.append((label, line.strip().removeprefix(label).strip()))
+    rows = dict(pairs)
+    devices = [value for label, value in pairs if label == "device"]
+    assert rows["frameinterp"] == frameinterp.__version__
+    assert rows["python"] == platform.python_version()
+    assert rows["torch"] == torch.__version__
+    assert rows["opencv"] == cv2.__version__
+    libavcodec = ".".join(map(str, av.library_versions["libavcodec"]))
+    assert rows["ffmpeg"] == f"libavcodec {libavcodec} (PyAV {av.__version__})"
+    try:
+        import cupy
+    except ImportError:
+        assert rows["cupy"] == "not installed"
+    else:
+        assert rows["cupy"] == cupy.__version__
+    assert devices[0].startswith("cpu (") and f"{torch.get_num_threads()} threads" in devices[0]
+    if torch.cuda.is_available():
+        assert devices[1].startswith(f"cuda:0 {torch.cuda.get_device_name(0)} (")
+    else:
+        assert devices == devices[:1]
+        assert rows["backend (auto)"].startswith("torch: PyTorch sees no CUDA device")
 
 
 def test_splat_demo_writes_labelled_grid(tmp_path, data_dir):

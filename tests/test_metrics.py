@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from frameinterp.errors import InvalidInputError
-from frameinterp.metrics import psnr, ssim, to_uint8_rgb
+from frameinterp.metrics import PSNR_CAP, mean_psnr, psnr, ssim, to_uint8_rgb
 
 skimage_metrics = pytest.importorskip("skimage.metrics")
 
@@ -81,3 +81,16 @@ def test_exception() -> None:
         ssim(image[:5, :5], image[:5, :5])
     with pytest.raises(InvalidInputError, match=r"\(3, H, W\)"):
         to_uint8_rgb(torch.zeros(4, 2, 2))
+
+
+def test_mean_psnr_averages_per_frame_decibels(real_pair: tuple[np.ndarray, np.ndarray]) -> None:
+    """The trainer's and evaluate's mean: per-frame PSNR (capped), then the mean of those."""
+    first, second = real_pair
+    tensors = [torch.from_numpy(image).permute(2, 0, 1).float() / 255.0 for image in real_pair]
+    estimates = torch.stack([tensors[0], tensors[1]])
+    truths = torch.stack([tensors[1], tensors[1]])  # the second frame is exact: capped at 100
+    expected = (psnr(first, second) + PSNR_CAP) / 2
+    assert mean_psnr(estimates, truths) == pytest.approx(expected, abs=1e-9)
+    assert mean_psnr(tensors[0], tensors[1]) == pytest.approx(psnr(first, second), abs=1e-9)
+    with pytest.raises(InvalidInputError, match="same shape"):
+        mean_psnr(estimates, truths[:1])

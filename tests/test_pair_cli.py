@@ -107,7 +107,7 @@ def test_errors_are_one_line_and_write_nothing(
         ((first, second, "--time", "0"), 2, "outside (0, 1)"),
         ((first, second, "-o", str(tmp_path / "nowhere" / "x.png")), 4, "does not exist"),
         ((first, second, "-o", second), 4, "refusing to overwrite the input"),
-        ((first, second, "-o", str(tmp_path / "x.bmp")), 4, "unknown image type"),
+        ((first, second, "-o", str(tmp_path / "x.gif")), 4, "unknown image type"),
         ((first, second, "--engine", "magic"), 2, "unknown engine"),
     ]
     before = sorted(path.name for path in tmp_path.iterdir())
@@ -129,3 +129,37 @@ def test_plan_outputs_and_times(tmp_path: Path) -> None:
     ]
     assert plan_outputs(first, second, 100, None)[-1].name == "a_b_interp_100.png"
     assert evenly_spaced_times(3) == [0.25, 0.5, 0.75]
+
+
+def test_existing_output_needs_overwrite(pair: tuple[Path, Path], tmp_path: Path) -> None:
+    """The rule every command shares: an existing output is replaced only with --overwrite."""
+    first, second = (str(path) for path in pair)
+    target = tmp_path / "middle.png"
+    target.write_bytes(b"keep me")
+    code, out, err = invoke("pair", first, second, "-o", str(target), "--engine", "blend")
+    assert code == 4 and "already exists; pass --overwrite" in err, err
+    assert len(err.strip().splitlines()) == 1 and target.read_bytes() == b"keep me"
+    code, out, err = invoke(
+        "pair", first, second, "-o", str(target), "--engine", "blend", "--overwrite"
+    )
+    assert code == 0, err
+    assert out.strip() == str(target)
+    assert cv2.imread(str(target)).shape == cv2.imread(first).shape
+
+
+def test_exception_messages_name_the_real_problem(
+    pair: tuple[Path, Path], tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    first, second = (str(path) for path in pair)
+    code, out, err = invoke("pair", first, second, "-o", str(tmp_path / "out") + "/")
+    assert code == 4 and "output folder" in err and "does not exist" in err, err
+    assert "unknown image type" not in err
+    # A damaged PNG: our one line, and nothing from libpng on the process's real stderr.
+    damaged = tmp_path / "damaged.png"
+    data = bytearray(Path(second).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    capfd.readouterr()
+    code, out, err = invoke("pair", first, str(damaged))
+    assert code == 3 and "PNG file is damaged" in err and len(err.strip().splitlines()) == 1
+    assert capfd.readouterr().err == "" and out == ""

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from frameinterp.transfer import FrameTransfer
+from frameinterp.errors import InvalidInputError
+from frameinterp.transfer import FrameTransfer, image_from_tensor, image_to_tensor, to_uint8
 
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)]
 
@@ -39,3 +40,32 @@ def test_values_are_scaled_and_clipped():
 def test_upload_gives_contiguous_planes():
     image = np.zeros((5, 7, 3), dtype=np.uint8)
     assert FrameTransfer("cpu").upload(image).is_contiguous()
+
+
+def test_sixteen_to_eight_bit_is_rounded_the_same_way_everywhere():
+    """Every 16-bit value: to_uint8 = round(v / 257) = the float path's rounding; never >> 8."""
+    values = np.arange(65536, dtype=np.uint16).reshape(256, 256, 1)
+    rounded = to_uint8(values)
+    np.testing.assert_array_equal(rounded, np.round(values / 257.0).astype(np.uint8))
+    np.testing.assert_array_equal(image_from_tensor(image_to_tensor(values), np.uint8), rounded)
+    assert to_uint8(np.array([255, 65280], np.uint16)).tolist() == [1, 254]  # >> 8: [0, 255]
+    eight = np.arange(256, dtype=np.uint8)
+    assert to_uint8(eight) is eight
+
+
+def test_image_tensor_round_trip_any_channels():
+    rng = np.random.default_rng(1)
+    for shape in [(5, 7), (5, 7, 1), (5, 7, 2), (5, 7, 4)]:
+        for dtype in (np.uint8, np.uint16):
+            image = rng.integers(0, np.iinfo(dtype).max + 1, size=shape, dtype=dtype)
+            planes = image_to_tensor(image)
+            assert planes.shape == (shape[2] if len(shape) == 3 else 1, 5, 7)
+            back = image_from_tensor(planes, dtype)
+            np.testing.assert_array_equal(back.reshape(image.shape), image)
+
+
+def test_exception():
+    with pytest.raises(InvalidInputError, match="uint8 or uint16"):
+        image_to_tensor(np.zeros((2, 2, 3), np.float32))
+    with pytest.raises(InvalidInputError, match="uint8 or uint16"):
+        image_from_tensor(torch.zeros(3, 2, 2), np.int16)

@@ -10,11 +10,9 @@ import typer
 from rich.table import Table
 
 from frameinterp.benchmark import MiddleburyReport, benchmark_middlebury
-from frameinterp.cli.app import benchmark_app, console, fail, report_errors
+from frameinterp.cli.app import benchmark_app, console, report_errors
 from frameinterp.cli.options import DeviceOption, EngineOption, WeightsOption
 from frameinterp.generalisation import GeneralisationReport
-
-SAMPLE_CLIP = Path("samples/cup.mp4")
 
 
 def render_middlebury(report: MiddleburyReport) -> Table:
@@ -185,13 +183,13 @@ def speed_command(
     """Where the time goes: decode, upload, flow, splat + fusion, download, encode; end to end."""
     import tempfile
 
+    from frameinterp.bundled import SAMPLE_CLIP, sample_path
     from frameinterp.speed import make_clip, measure_speed
 
     with tempfile.TemporaryDirectory() as folder:
         if video is None:
-            if not SAMPLE_CLIP.is_file():
-                fail(f"no VIDEO given and the sample {SAMPLE_CLIP} is not here; pass a clip", 2)
-            video = make_clip(SAMPLE_CLIP, Path(folder) / f"sample-{size}.mp4", size, frames)
+            sample = sample_path(SAMPLE_CLIP)
+            video = make_clip(sample, Path(folder) / f"sample-{size}.mp4", size, frames)
         report = measure_speed(
             video, frames=frames, engine=engine, device=device, weights=weights, preset=preset
         )

@@ -10,17 +10,17 @@ from rich.table import Table
 
 from frameinterp.cli.app import app, console, report_errors
 
-SAMPLE_PAIR = Path("samples/davis-pair")
-
 
 @app.command("info")
 @report_errors
 def info() -> None:
     """Show library versions, devices, and which splatting backend 'auto' picks and why."""
+    from frameinterp import __version__
     from frameinterp.environment import collect_environment
 
     environment = collect_environment()
     table = Table(show_header=False, box=None)
+    table.add_row("frameinterp", __version__)
     for name, version in environment.versions.items():
         table.add_row(name, version)
     for device in environment.devices:
@@ -33,8 +33,13 @@ def info() -> None:
 @report_errors
 def splat_demo(
     pair: Annotated[
-        Path, typer.Argument(help="Folder with one.png, two.png and flow.flo (one → two).")
-    ] = SAMPLE_PAIR,
+        Path | None,
+        typer.Argument(
+            help="Folder with one.png, two.png and flow.flo (one → two). "
+            "Default: the bundled DAVIS pair.",
+            show_default=False,
+        ),
+    ] = None,
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Image to write (PNG or JPEG).")
     ] = Path("splat-modes.png"),
@@ -46,7 +51,10 @@ def splat_demo(
     ] = None,
 ) -> None:
     """Compare summation, average, linear and softmax splatting (the paper's figure)."""
+    from frameinterp.bundled import SAMPLE_PAIR, sample_path
     from frameinterp.splat_demo import render_splat_demo
 
+    if pair is None:
+        pair = sample_path(SAMPLE_PAIR)
     written = render_splat_demo(pair, output, steps=steps, width=width, video=video)
     console.print(f"wrote {written}" + (f" and {video}" if video is not None else ""))

@@ -23,7 +23,8 @@ def pair_command(
             "--output",
             "-o",
             help="Output file (several frames: numbered NAME_01.png …) or an existing folder. "
-            "Default: next to the first image, never over an input.",
+            "Default: next to the first image, never over an input; an existing file is "
+            "replaced only with --overwrite.",
         ),
     ] = None,
     time: Annotated[
@@ -34,17 +35,21 @@ def pair_command(
         int | None,
         typer.Option("--count", "-n", help="N evenly spaced frames in between (numbered).", min=1),
     ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace output files that already exist.")
+    ] = False,
     engine: EngineOption = "classic",
     device: DeviceOption = "auto",
     weights: WeightsOption = None,
 ) -> None:
-    """Synthesise the frames between two images (PNG, JPEG, TIFF, WebP; 8 or 16 bit)."""
+    """Synthesise the frames between two images (PNG, JPEG, TIFF, WebP, BMP; 8 or 16 bit)."""
     written = interpolate_pair(
         first,
         second,
         times=time,
         count=count,
         output=output,
+        overwrite=overwrite,
         engine=engine,
         device=device,
         weights=weights,

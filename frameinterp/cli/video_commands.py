@@ -308,7 +308,7 @@ def evaluate(
             device=device,
             weights=weights,
             max_triplets=max_triplets,
-            progress=display.track(video.name),
+            on_progress=display.track(video.name),
         )
     table = Table(title=f"{video.name}: {result.triplets} dropped frames rebuilt")
     for column in ("method", "PSNR mean", "PSNR worst", "SSIM mean", "SSIM worst"):

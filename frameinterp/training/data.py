@@ -25,24 +25,17 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from frameinterp.errors import InputNotFoundError, InvalidInputError, UnsupportedMediaError
+from frameinterp.images import IMAGE_SUFFIXES, read_rgb
+from frameinterp.transfer import image_to_tensor, to_uint8
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mts", ".ts", ".y4m")
 
 Frame = np.ndarray | Path  # H×W×3 uint8 RGB in memory, or an image file read on demand
 Key = tuple[int, int]  # (item index, augmentation seed)
 
 
-def read_image(path: Path) -> np.ndarray:
-    """An image file as H×W×3 uint8 RGB."""
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise UnsupportedMediaError(f"{path} is not a readable image (expected PNG, JPEG, ...)")
-    return np.ascontiguousarray(image[:, :, ::-1])
-
-
 def _load(frame: Frame) -> np.ndarray:
-    return read_image(frame) if isinstance(frame, Path) else frame
+    return read_rgb(frame, np.uint8) if isinstance(frame, Path) else frame
 
 
 def video_sequences(
@@ -57,8 +50,7 @@ def video_sequences(
     with VideoReader(info, measure=True) as reader:
         for decoded in reader:
             image = decoded.image
-            if image.dtype != np.uint8:  # high bit depth: keep the top 8 bits
-                image = (image >> (8 * image.itemsize - 8)).astype(np.uint8)
+            image = to_uint8(image)  # high bit depth: rounded to the nearest 8-bit level
             if scale != 1.0:
                 size = (
                     max(1, round(image.shape[1] * scale)),
@@ -144,7 +136,7 @@ class Augmentation:
         top = int(rng.integers(0, height - crop_h + 1))
         left = int(rng.integers(0, width - crop_w + 1))
         stack = np.stack([f[top : top + crop_h, left : left + crop_w] for f in frames])
-        triplet = torch.from_numpy(stack).permute(0, 3, 1, 2).float().div_(255.0)
+        triplet = torch.stack([image_to_tensor(frame) for frame in stack])
         if (crop_h, crop_w) != (self.crop, self.crop):
             triplet = torch.nn.functional.interpolate(
                 triplet, size=(self.crop, self.crop), mode="bilinear", align_corners=False
@@ -181,7 +173,7 @@ def center_crop(frames: list[np.ndarray], size: int | None) -> torch.Tensor:
         height, width = stack.shape[1:3]
         top, left = max(0, (height - size) // 2), max(0, (width - size) // 2)
         stack = stack[:, top : top + size, left : left + size]
-    return torch.from_numpy(np.ascontiguousarray(stack)).permute(0, 3, 1, 2).float().div_(255.0)
+    return torch.stack([image_to_tensor(frame) for frame in stack])
 
 
 class TripletDataset(Dataset[torch.Tensor]):
@@ -319,7 +311,7 @@ class SyntheticTriplets(Dataset[torch.Tensor]):
 
     def _image(self, rng: np.random.Generator) -> torch.Tensor:
         image = _load(self.images[int(rng.integers(len(self.images)))])
-        return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0)
+        return image_to_tensor(image)
 
 
 def _render(image: torch.Tensor, size: int, shift: np.ndarray, scale: float) -> torch.Tensor:

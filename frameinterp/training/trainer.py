@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from frameinterp.errors import CheckpointError, InvalidInputError, OutputError
 from frameinterp.files import write_atomically
+from frameinterp.metrics import mean_psnr
 from frameinterp.network.checkpoint import (
     load_checkpoint,
     load_state_file,
@@ -114,14 +115,6 @@ def learning_rate_at(config: TrainConfig, step: int) -> float:
     return config.final_learning_rate + (config.learning_rate - config.final_learning_rate) * cosine
 
 
-def psnr(estimate: torch.Tensor, target: torch.Tensor) -> float:
-    """PSNR in dB over a batch of frames in [0, 1], on 8-bit rounded values as in the benchmark."""
-    estimate = (estimate.clamp(0, 1) * 255).round()
-    target = (target.clamp(0, 1) * 255).round()
-    errors = (estimate - target).square().flatten(1).mean(1).clamp_min(1e-10)
-    return float((10 * torch.log10(255.0**2 / errors)).mean())
-
-
 @torch.no_grad()
 def validate(
     network: SoftsplatNetwork, held_out: Dataset[torch.Tensor], device: torch.device
@@ -133,7 +126,7 @@ def validate(
     for index in range(dataset_length(held_out)):
         triplet = held_out[index].to(device)
         (middle,) = network(triplet[0:1], triplet[2:3], [0.5])
-        scores.append(psnr(middle, triplet[1:2]))
+        scores.append(mean_psnr(middle, triplet[1:2]))
     network.train(was_training)
     return sum(scores) / max(1, len(scores))
 

@@ -1,0 +1,1 @@
+"""Sample media shipped inside the wheel as ``frameinterp.samples`` (see ``frameinterp.bundled``)."""
