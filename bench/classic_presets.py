@@ -15,6 +15,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -62,7 +63,7 @@ def main() -> None:
                 return to_uint8_rgb(engine.interpolate(frames[0], frames[1], [0.5])[0])
 
         for quality, engine in engines.items():
-            result, wall, cpu = timed(lambda e=engine: engine_middle(e), arguments.repeats)
+            result, wall, cpu = timed(partial(engine_middle, engine), arguments.repeats)
             rows[quality].append((psnr(result, expected), wall, cpu))
         result, wall, cpu = timed(
             lambda a=rgb0, b=rgb1: minterpolate_middle(a, b), arguments.repeats

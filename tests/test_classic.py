@@ -41,12 +41,24 @@ def _interior(frame: torch.Tensor, margin: int = 8) -> np.ndarray:
     return to_uint8_rgb(frame[:, margin:-margin, margin:-margin])
 
 
-def test_smoke_registered() -> None:
+def test_smoke_registered(real_pair: tuple[torch.Tensor, ...]) -> None:
+    """Built by name, it makes a frame of the inputs' shape, dtype and device from a real crop;
+    prepare + render is interpolate exactly; options given by name reach the engine."""
     engine = create_interpolator("classic", "cpu")
     assert "classic" in ENGINES
-    assert isinstance(engine, Interpolator)
+    assert isinstance(engine, Interpolator) and isinstance(engine, ClassicInterpolator)
     assert engine.name == "classic"
     assert engine.device == torch.device("cpu")
+    frame0, frame1, _ = (frame[:, 100:196, 200:328].contiguous() for frame in real_pair)
+    middle = engine.interpolate(frame0, frame1, [0.4])[0]
+    assert middle.shape == frame0.shape and middle.dtype == frame0.dtype
+    assert middle.device == frame0.device
+    rendered = engine.render(engine.prepare(frame0, frame1), frame0, frame1, [0.4])[0]
+    assert torch.equal(rendered, middle)
+    flat = create_interpolator("classic", "cpu", alpha=0.0, quality="fast")
+    assert isinstance(flat, ClassicInterpolator)
+    assert flat.options.alpha == 0.0 and flat.options.quality == "fast"
+    assert not torch.equal(flat.interpolate(frame0, frame1, [0.4])[0], middle)
 
 
 def test_subpixel_translation() -> None:

@@ -1,18 +1,21 @@
-"""`frameinterp benchmark middlebury` (quality against baselines) and `benchmark speed`."""
+"""`frameinterp benchmark middlebury` (quality against baselines), `benchmark generalisation`
+(the tuning protocol) and `benchmark speed`."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from frameinterp.benchmark import MiddleburyReport, benchmark_middlebury
-from frameinterp.cli.app import benchmark_app, console, report_errors
+from frameinterp.cli.app import benchmark_app, console, fail, report_errors
 from frameinterp.cli.options import DeviceOption, EngineOption, WeightsOption
-from frameinterp.generalisation import GeneralisationReport
+
+if TYPE_CHECKING:
+    from frameinterp.generalisation import GeneralisationReport
 
 
 def render_middlebury(report: MiddleburyReport) -> Table:
