@@ -111,13 +111,13 @@ class ClassicOptions:
     device) or ``auto`` (OpenCV for CPU tensors); they agree closely (see the tests).
     """
 
-    quality: Quality = "balanced"
     alpha: float = 10.0
     consistency: float = 1.0
     visibility_prior: float = 0.1
     refill_threshold: float = 3.0
     tile_size: int = 1024
     sampler: str = "auto"
+    quality: Quality = "balanced"
     flow: FlowOptions | None = None
     motion_scale: int | None = None
 
