@@ -3,16 +3,17 @@
 DIS (Kroeger et al., ECCV 2016, ``cv2.DISOpticalFlow``) is fast, well maintained and accurate
 on textured, moderate motion, but like every coarse-to-fine method it loses small objects that
 move farther than their own size (a thrown ball): at the coarse levels where the large motion is
-found, the object is below one pixel. An exhaustive colour block search at a quarter of the flow
-resolution catches exactly those, and each pixel keeps whichever of the two candidates explains
-the other frame better (lower local colour error). Everything runs on the CPU: DIS needs 8-bit
-images in host memory, and the images here are small (the flow is estimated at a reduced scale).
+found, the object is below one pixel. An exhaustive colour block search at 1/2**``match_levels``
+of the flow resolution catches exactly those (and large motion in general), and each pixel keeps
+whichever candidate explains the other frame better (lower local colour error); zero motion can
+compete too (``static_margin``). Everything runs on the CPU: DIS needs 8-bit images in host
+memory. The two directions' DIS calls run side by side in an executor the caller owns (the
+classic engine keeps one per engine, with a ``close``); this module keeps no state of its own.
 
 Determinism: DIS runs its patch search in parallel stripes, and the result could in principle
 depend on OpenCV's thread count. With OpenCV 5.0 it does not (``tests/test_flow.py`` checks 1, 2
 and 4 threads give bit-identical flow), so this module leaves ``cv2.setNumThreads`` to the
-application instead of changing process-wide state behind its back; torch's CPU ops used here
-(pooling, ``grid_sample``, ``argmin``) are deterministic.
+application instead of changing process-wide state behind its back.
 """
 
 from __future__ import annotations

@@ -2,7 +2,10 @@
 
 For each pair:
 
-1. Bidirectional flow ``F01``, ``F10`` at a reduced scale (``frameinterp.flow``), once per pair.
+1. Bidirectional flow ``F01``, ``F10`` at the quality preset's scale (``frameinterp.flow``;
+   full resolution up to 1280 px a side by default), once per pair. Pixels whose flow the other
+   direction contradicts (round trip off by more than ``refill_threshold``) are most likely
+   hidden in the other frame: their flow is refilled from their neighbours.
 2. An importance metric per source pixel, from brightness constancy and flow consistency:
    ``Z0 = -alpha * |I0 - backwarp(I1, F01)| - consistency * |F01 + backwarp(F10, F01)|``
    (and symmetrically ``Z1``): pixels that are occluded in the other frame, or whose flow the
