@@ -133,7 +133,7 @@ class ClassicOptions:
             raise InvalidInputError(f"motion_scale must be 1 or more, got {self.motion_scale}")
 
     @property
-    def motion_scale_of(self) -> int:
+    def resolved_motion_scale(self) -> int:
         """``motion_scale``, or the quality preset's when it is not given."""
         if self.motion_scale is not None:
             return self.motion_scale
@@ -304,7 +304,7 @@ class ClassicInterpolator:
                 small0, small1, self.options.flow_options, self._workers()
             )
             self._count_flow(started)
-            factor = self.options.motion_scale_of
+            factor = self.options.resolved_motion_scale
             if factor > 1:
                 flow01, flow10 = (
                     _shrink(flow, factor) / np.float32(factor) for flow in (flow01, flow10)
@@ -402,7 +402,7 @@ class ClassicInterpolator:
         started = time.perf_counter()
         flow01, flow10 = estimate_flows(small0, small1, self.options.flow_options, self._workers())
         self._count_flow(started)
-        factor = self.options.motion_scale_of
+        factor = self.options.resolved_motion_scale
         if factor > 1:
             size = (-(-small0.shape[-2] // factor), -(-small0.shape[-1] // factor))
             small0, small1, flow01, flow10 = (
