@@ -702,9 +702,11 @@ def _splat_host(values: np.ndarray, flow: np.ndarray, travel: float) -> np.ndarr
     )
     size = (height + 5) * canvas_width
     landed = np.empty((channels, height, width), dtype=np.float32)
+    weighted = np.empty(4 * height * width, dtype=np.float64)
     for channel in range(channels):
         plane = values[channel].ravel()
-        summed = np.bincount(index, weights=np.tile(plane, 4) * corner_weights, minlength=size)
+        np.multiply(corner_weights.reshape(4, -1), plane, out=weighted.reshape(4, -1))
+        summed = np.bincount(index, weights=weighted, minlength=size)
         landed[channel] = summed.reshape(height + 5, canvas_width)[2 : 2 + height, 2 : 2 + width]
     return landed
 
@@ -712,9 +714,12 @@ def _splat_host(values: np.ndarray, flow: np.ndarray, travel: float) -> np.ndarr
 def _block_sum(plane: np.ndarray) -> np.ndarray:
     """Sums over 2×2 blocks of a C×h×w array, odd sizes padded with zeros (ceil mode)."""
     channels, height, width = plane.shape
-    padded = np.zeros((channels, height + height % 2, width + width % 2), dtype=plane.dtype)
-    padded[:, :height, :width] = plane
-    return padded.reshape(channels, padded.shape[1] // 2, 2, padded.shape[2] // 2, 2).sum((2, 4))
+    if height % 2 or width % 2:
+        padded = np.zeros((channels, height + height % 2, width + width % 2), dtype=plane.dtype)
+        padded[:, :height, :width] = plane
+        plane = padded
+    # Four strided views added: several times faster than a reshaped sum over two axes.
+    return plane[:, 0::2, 0::2] + plane[:, 0::2, 1::2] + plane[:, 1::2, 0::2] + plane[:, 1::2, 1::2]
 
 
 def _fill_holes_host(values: np.ndarray, known: np.ndarray) -> np.ndarray:
