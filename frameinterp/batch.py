@@ -87,7 +87,8 @@ class BatchItem:
 
 
 def _is_image_container(name: str) -> bool:
-    return name.endswith("_pipe") or name in ("image2", "png", "jpeg", "webp", "gif", "bmp")
+    # tty: FFmpeg's demuxer for text art, which happily "decodes" any text file.
+    return name.endswith("_pipe") or name in ("image2", "png", "jpeg", "webp", "gif", "bmp", "tty")
 
 
 def find_videos(folder: Path) -> tuple[list[Path], list[BatchItem]]:
@@ -141,6 +142,7 @@ class ImageSequence:
     def __init__(self, paths: list[Path], rate: Fraction) -> None:
         self.paths = paths
         self.rate = rate
+        self.time_base: Fraction | None = None  # times are exact multiples of 1 / rate
 
     def __iter__(self) -> Iterator[DecodedFrame]:
         signature: np.ndarray | None = None
@@ -224,7 +226,7 @@ def interpolate_image_sequence(
         frames = frames[: settings.max_frames]
     if interpolator is None:
         interpolator = create_interpolator(
-            settings.engine, settings.device, weights=settings.weights
+            settings.engine, settings.device, **settings.engine_options()
         )
     request = settings.request
     total = len(frames) * request.factor if request.factor else 0
@@ -347,7 +349,9 @@ def interpolate_folder(
         raise OutputError(f"output {str(target)!r} is a file; give a folder with -o")
     if not os.access(target, os.W_OK):
         raise OutputError(f"output folder {str(target)!r} is not writable")
-    interpolator = create_interpolator(settings.engine, settings.device, weights=settings.weights)
+    interpolator = create_interpolator(
+        settings.engine, settings.device, **settings.engine_options()
+    )
     per_thread = threading.local()
 
     def engine_for_thread() -> Interpolator:
@@ -356,7 +360,7 @@ def interpolate_folder(
             return interpolator
         if not hasattr(per_thread, "engine"):
             per_thread.engine = create_interpolator(
-                settings.engine, settings.device, weights=settings.weights
+                settings.engine, settings.device, **settings.engine_options()
             )
         return per_thread.engine
 
@@ -392,14 +396,18 @@ def interpolate_folder(
         reason = _resume_decision(output, made, settings.overwrite)
         if reason is not None:
             return BatchItem(path, output, "skipped", reason)
+        report = callback(path.name)
         try:
             summary = interpolate_video(
                 path,
                 output,
                 replacing,
                 interpolator=engine_for_thread(),
-                on_progress=callback(path.name),
+                on_progress=report,
             )
+            if report is not None:  # the estimate may be off: the bar ends where the job did
+                done = summary.output_frames
+                report(JobProgress(done, done, summary.seconds))
             message = "; ".join(summary.warnings)
             if summary.damaged and not settings.allow_damaged:
                 message += "; the output was kept, pass --allow-damaged to accept it"

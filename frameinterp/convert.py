@@ -75,6 +75,7 @@ class FrameSource(Protocol):
     """Input frames in increasing time order (see the module docstring)."""
 
     rate: Fraction  # nominal frames per second (slow motion's play rate; last frame's duration)
+    time_base: Fraction | None  # timestamp precision: output times this close to a frame copy it
 
     def __iter__(self) -> Iterator[DecodedFrame]: ...
 
@@ -299,6 +300,7 @@ def convert(
         scene_threshold=settings.scene_threshold,
         static_threshold=settings.static_threshold,
         origin=origin,
+        precision=source.time_base,
     )
     runner = _Engine(interpolator, default_flow_workers(interpolator.device, settings.flow_workers))
     output_rate = settings.request.output_rate(source.rate)

@@ -73,6 +73,7 @@ class VideoReader:
     ) -> None:
         self.info = info
         self.rate = info.rate
+        self.time_base: Fraction | None = info.time_base
         self.stats = DecodeStats()
         self._measure = measure
         self._threads = threads

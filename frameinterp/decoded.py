@@ -1,4 +1,4 @@
-"""The frame that flows through a conversion: decoded pixels as they came, RGB only on demand.
+"""The input frame that flows through a conversion: decoded pixels as they came, RGB only on demand.
 
 A decoded video frame keeps its own pixel format (``frame``, a PyAV ``VideoFrame``), so an output
 time that falls on it can be encoded from exactly those pixels. Its RGB array (``image``) is made

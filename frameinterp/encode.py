@@ -1,7 +1,8 @@
 """Encoding: one writer for every video this package makes, with audio/subtitles remuxed.
 
 ``VideoWriter`` takes frames at exact times, either decoded frames passed through untouched (when
-their pixel format and colour tags are the output's, they are encoded as they are) or RGB arrays
+their pixel format and colour tags are the output's, ``colour.convert_frame`` hands back the
+very same frame and it is encoded as it is) or RGB arrays
 (interpolated frames, converted by ``colour.frame_from_rgb``). It writes under a temporary name
 (``frameinterp.files``) and renames on ``commit``; ``abort`` leaves nothing behind. It is the
 ``FrameSink`` of a video conversion (``frameinterp.convert``), and also writes plain clips
@@ -14,7 +15,7 @@ import contextlib
 import errno
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import IO, Any, cast
@@ -22,7 +23,6 @@ from typing import IO, Any, cast
 import av
 import av.error
 import numpy as np
-from av.video.reformatter import VideoReformatter
 
 from frameinterp import colour
 from frameinterp.colour import CODECS, ColorInfo, encoder_pixel_format, frame_from_rgb
@@ -147,52 +147,6 @@ def check_frame_size(codec: str, pixel_format: str, width: int, height: int) -> 
         )
 
 
-def output_color(source: ColorInfo, source_pixel_format: str) -> ColorInfo:
-    """The colour tags of the output: the source's, with its range made explicit.
-
-    A ``yuvj`` format is full range; an unknown range of a YUV source is limited (FFmpeg's and
-    every player's assumption), so the tag then describes the same pixels.
-    """
-    if source_pixel_format.startswith("yuvj"):
-        return replace(source, range=2)
-    return replace(source, range=source.range if source.range in (1, 2) else 1)
-
-
-def convert_frame(
-    frame: av.VideoFrame, pixel_format: str, color: ColorInfo, reformatter: VideoReformatter
-) -> av.VideoFrame:
-    """A decoded frame in another pixel format / range, through ``colour.convert_frame``.
-
-    Until colour.py offers ``convert_frame``, a local fallback converts with swscale using the
-    frame's own matrix and range and the output's. ``reformatter`` belongs to the calling
-    thread: ``frame.reformat`` would use a context cached on the frame, which the engine's
-    thread may be using at the same moment to make RGB (PyAV contexts are not thread-safe).
-    """
-    convert = getattr(colour, "convert_frame", None)
-    if convert is not None:
-        return cast(av.VideoFrame, convert(frame, pixel_format, color))
-    matrices = colour._SWS_MATRIX
-    names = colour._RANGE_NAMES
-    source_range = 2 if frame.format.name.startswith("yuvj") else int(frame.color_range or 1)
-    converted = reformatter.reformat(
-        frame,
-        format=pixel_format,
-        src_colorspace=cast(Any, matrices.get(int(frame.colorspace or color.matrix))),
-        src_color_range=names.get(source_range, "MPEG"),
-        dst_colorspace=cast(Any, matrices.get(color.matrix)),
-        dst_color_range=names[color.range if color.range in (1, 2) else 1],
-    )
-    _tag(converted, color)
-    return converted
-
-
-def _tag(frame: av.VideoFrame, color: ColorInfo) -> None:
-    frame.color_range = color.range
-    frame.colorspace = color.matrix
-    frame.color_primaries = color.primaries
-    frame.color_trc = color.transfer
-
-
 _UNWRITABLE = (errno.ENOENT, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC)
 
 
@@ -228,12 +182,22 @@ class VideoWriter:
         self.notes = StreamNotes()
         self.frames_written = 0
         self.passed_through = 0  # decoded frames encoded without any conversion
-        self._reformatter = VideoReformatter()
         encoder = CODECS[settings.codec][0]
         self.pixel_format = encoder_pixel_format(
             settings.codec, source.pixel_format, source.bit_depth
         )
-        self.color = output_color(source.color, source.pixel_format)
+        self.color = colour.output_color(
+            settings.codec,
+            self.pixel_format,
+            source.color,
+            source.pixel_format,
+            source.width,
+            source.height,
+        )
+        # What the output does not keep of the source's depth or chroma (None: all kept).
+        self.downgrade = colour.downgrade_note(
+            settings.codec, source.pixel_format, self.pixel_format
+        )
         check_frame_size(settings.codec, self.pixel_format, source.width, source.height)
         self._container: av.container.OutputContainer | None = None
         self._side: _SideStreams | None = None
@@ -319,8 +283,7 @@ class VideoWriter:
                 options["crf"] = str(settings.crf)
             if settings.preset is not None:
                 options["preset"] = settings.preset
-        elif settings.codec == "prores":
-            options["profile"] = "3"  # ProRes 422 HQ
+        options.update(colour.encoder_options(settings.codec, self.pixel_format))
         if settings.codec == "x265":
             options["x265-params"] = "log-level=error"
         try:
@@ -354,22 +317,9 @@ class VideoWriter:
         converted; RGB pixels through ``colour.frame_from_rgb``."""
         if isinstance(picture, np.ndarray):
             return frame_from_rgb(picture, self.pixel_format, self.color)
-        range_ = int(picture.color_range or 0)
-        if picture.format.name.startswith("yuvj"):
-            range_ = 2
-        elif range_ not in (1, 2):
-            range_ = 1
-        matrix = int(picture.colorspace or 0)
-        if (
-            picture.format.name == self.pixel_format
-            and range_ == self.color.range
-            and matrix in (0, 2, self.color.matrix)
-        ):
-            _tag(picture, self.color)
-            picture.pict_type = 0  # let the encoder choose frame types, not copy the source's
-            self.passed_through += 1
-            return picture
-        return convert_frame(picture, self.pixel_format, self.color, self._reformatter)
+        converted = colour.convert_frame(picture, self.pixel_format, self.color)
+        self.passed_through += converted is picture  # same object: encoded as decoded
+        return converted
 
     def write(self, picture: av.VideoFrame | np.ndarray, time: Fraction) -> None:
         """Encode one frame shown from ``time`` seconds (times must increase)."""

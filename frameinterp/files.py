@@ -54,6 +54,7 @@ def check_output_path(
     output must not be an existing folder, nor a folder output an existing file.
     """
     check_output_folder(output)
+    _try_writing(output.parent)
     resolved = output.resolve()
     for path in inputs:
         if path.resolve() == resolved:
@@ -67,6 +68,21 @@ def check_output_path(
         raise OutputError(f"output {str(output)!r} is a file; the output here is a folder")
     if output.exists() and not overwrite:
         raise OutputError(f"output {str(output)!r} already exists; pass --overwrite to replace it")
+
+
+def _try_writing(folder: Path) -> None:
+    """Create and delete a file in ``folder``: permission bits do not tell the whole story
+    (root passes every ``access`` check, yet cannot write to /sys or a read-only mount)."""
+    probe = folder / f".frameinterp-write-test-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        with open(probe, "xb"):
+            pass
+    except OSError as error:
+        raise OutputError(
+            f"cannot write to output folder {str(folder)!r}: it is not writable "
+            f"({error.strerror or error}); choose another with -o"
+        ) from None
+    probe.unlink(missing_ok=True)
 
 
 _PARTIAL = re.compile(r"^\.(?P<name>.+)\.partial-(?P<pid>[0-9]+)-(?P<token>[0-9a-f]{8})$")

@@ -25,6 +25,7 @@ from frameinterp.engines import Interpolator, create_interpolator
 from frameinterp.errors import InvalidInputError
 from frameinterp.files import check_output_path
 from frameinterp.probe import VideoInfo, hardware_decoder, probe
+from frameinterp.progress_bar import ProgressBar
 from frameinterp.settings import ConversionSettings, output_record
 from frameinterp.timing import Request, common_time_base
 
@@ -142,21 +143,6 @@ def _expected_outputs(info: VideoInfo, request: Request, frames: int | None = No
     return math.ceil((frames or info.estimated_frames()) / info.rate * request.fps)
 
 
-def tqdm_progress(label: str) -> Callable[[JobProgress], None]:
-    """A ``tqdm.auto`` bar (Jupyter or terminal) as an ``on_progress`` callback."""
-    from tqdm.auto import tqdm
-
-    bar = tqdm(desc=label, unit="frame", total=None)
-
-    def update(progress: JobProgress) -> None:
-        bar.total = progress.total
-        bar.update(progress.done - bar.n)
-        if progress.done >= progress.total:
-            bar.close()
-
-    return update
-
-
 def interpolate_video(
     input_path: str | Path | IO[bytes],
     output_path: str | Path | None = None,
@@ -200,7 +186,7 @@ def interpolate_video(
     check_output_path(output, (source_path,) if info.data is None else (), settings.overwrite)
     if interpolator is None:
         interpolator = create_interpolator(
-            settings.engine, settings.device, weights=settings.weights
+            settings.engine, settings.device, **settings.engine_options()
         )
 
     output_rate = request.output_rate(info.rate)
@@ -219,8 +205,6 @@ def interpolate_video(
     total = _expected_outputs(info, request)
     if settings.max_frames is not None:
         total = min(total, _expected_outputs(info, request, settings.max_frames))
-    if on_progress is None and progress:
-        on_progress = tqdm_progress(source_path.name)
 
     record_source = source_path if info.data is None else None
     writer = VideoWriter(
@@ -240,23 +224,29 @@ def interpolate_video(
     except BaseException:
         writer.abort()
         raise
-    result = convert(
-        reader,
-        writer,
-        settings,
-        interpolator,
-        on_progress=on_progress,
-        expected_outputs=total,
-        name=repr(str(source_path)),
-    )
+    with ProgressBar(progress, source_path.name, on_progress, total=total) as bar:
+        result = convert(
+            reader,
+            writer,
+            settings,
+            interpolator,
+            on_progress=bar,
+            expected_outputs=total,
+            name=repr(str(source_path)),
+        )
 
     stats = reader.stats
     affected = stats.affected_frames
     lost, expected = _lost_frames(info, reader, result.end)
     if lost > affected:
+        counted = (
+            "frames the container announces"
+            if info.frame_count
+            else ("frames the container's duration implies (about)")
+        )
         warnings.append(
-            f"{lost} of {expected} frames the container announces could not be decoded "
-            "(the file is truncated or damaged); the output covers only what could be read"
+            f"{lost} of {expected} {counted} could not be decoded (the file is truncated or "
+            "damaged); the output covers only what could be read"
         )
     elif affected:
         warnings.append(
@@ -265,6 +255,8 @@ def interpolate_video(
         )
     if stats.skipped_times:
         warnings.append(f"{stats.skipped_times} frame(s) with out-of-order timestamps skipped")
+    if writer.downgrade:
+        warnings.append(f"output is {writer.pixel_format}: {writer.downgrade}")
     input_duration = float(result.end - result.start)
     return VideoSummary(
         input=source_path,

@@ -14,6 +14,7 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from frameinterp.timing import FrameMeasure
+from frameinterp.transfer import pixel_peak
 
 __all__ = ["frame_signature", "measure_change", "video_frame_signature"]
 
@@ -28,7 +29,7 @@ def _thumbnail_height(width: int, height: int) -> int:
 def frame_signature(image: np.ndarray) -> np.ndarray:
     """A small float32 luma thumbnail (64 px wide, values 0–1) of an RGB image."""
     height, width = image.shape[:2]
-    scale = 65535.0 if image.dtype == np.uint16 else 255.0
+    scale = pixel_peak(image.dtype)
     size = (_SIGNATURE_WIDTH, _thumbnail_height(width, height))
     small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     small = small.astype(np.float32) / scale

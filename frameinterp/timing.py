@@ -11,16 +11,20 @@ Vocabulary:
   rate input keeps its own rhythm) or a target ``fps`` F (a fixed grid ``start + k / F``);
 * each output frame lies in the interval of input frames ``left`` and ``right = left + 1`` at
   position ``t`` in [0, 1), and is either a copy of one input frame or interpolated;
-* an interval is *cut* (scene change: never interpolate across it, show the nearest frame) or
-  *static* (duplicate or near-identical frames: copy the nearest, nothing to interpolate and no
-  chance of ghosting from noise) or *motion* (interpolate), decided from per-interval measures.
+* an interval is *cut* (scene change: never interpolate across it; output times before the cut,
+  which is the right frame's time, show the left frame, as a player would) or *static*
+  (duplicate or near-identical frames: copy the nearest, nothing to interpolate and no chance of
+  ghosting from noise) or *motion* (interpolate), decided from per-interval measures;
+* input times are only as exact as the source's time base: an output time within half a tick
+  of an input frame's time *is* that frame (``precision``), so a target rate a hair away from
+  the source's passes frames through instead of interpolating at tiny offsets.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
@@ -169,8 +173,10 @@ class PlannedFrame:
     """One output frame: when it is shown and how it is made.
 
     ``source`` is the input frame to copy, or ``None`` to interpolate between ``left`` and
-    ``right`` at ``t``. ``reason`` says why (``source``: lands on an input frame; ``cut`` and
-    ``static``: nearest frame copied on purpose; ``hold``: after the last input frame).
+    ``right`` at ``t``. ``reason`` says why (``source``: lands on an input frame, within the
+    source's timestamp precision, so ``t`` may be a hair above 0 or below 1; ``cut``: the left
+    frame, shown until the cut; ``static``: the nearest of two duplicates; ``hold``: after the
+    last input frame).
     """
 
     time: Fraction
@@ -201,10 +207,12 @@ class Planner:
     Push each input frame's time (and its measure against the previous frame) with ``push``;
     each call returns the output frames that lie before that frame's time, which are final.
     ``finish(end_time)`` returns the rest, up to but excluding ``end_time`` (the time the last
-    input frame stops being shown). ``origin`` anchors the ``fps`` grid ``origin + k / fps``
-    (default: the first frame's time), so that chunks of one video share one grid. Input times
-    must increase strictly; a frame whose time does
+    input frame stops being shown). Input times must increase strictly; a frame whose time does
     not (a broken stream) is reported by ``push`` returning ``None`` and must be skipped.
+
+    ``origin`` anchors the ``fps`` grid ``origin + k / fps`` (default: the first frame's time),
+    so that chunks of one video share one grid. ``precision`` is the source's time base: output
+    times at most half of it away from an input frame's time copy that frame.
     """
 
     def __init__(
@@ -214,9 +222,11 @@ class Planner:
         scene_threshold: float | None = DEFAULT_SCENE_THRESHOLD,
         static_threshold: float | None = DEFAULT_STATIC_THRESHOLD,
         origin: Fraction | None = None,
+        precision: Fraction | None = None,
     ) -> None:
         self.request = request
         self.origin = origin  # fps grid: origin + k / fps (default: the first frame's time)
+        self.tolerance = Fraction(precision or 0) / 2
         self.scene_threshold = scene_threshold
         self.static_threshold = static_threshold
         self.count = 0  # input frames accepted so far
@@ -282,15 +292,19 @@ class Planner:
         right = left if hold else left + 1
         for time in self._times(begin, end):
             t = (time - begin) / span
-            if t == 0:
+            if time - begin <= self.tolerance:
                 yield PlannedFrame(time, left, right, t, left, "source")
             elif hold:
                 yield PlannedFrame(time, left, right, t, left, "hold")
+            elif end - time <= self.tolerance:
+                yield PlannedFrame(time, left, right, t, right, "source")
             elif kind == "motion":
                 yield PlannedFrame(time, left, right, t, None, "interpolate")
+            elif kind == "cut":
+                yield PlannedFrame(time, left, right, t, left, "cut")
             else:
                 nearest = left if t < Fraction(1, 2) else right
-                yield PlannedFrame(time, left, right, t, nearest, kind)
+                yield PlannedFrame(time, left, right, t, nearest, "static")
 
 
 def plan(
@@ -301,11 +315,14 @@ def plan(
     *,
     scene_threshold: float | None = DEFAULT_SCENE_THRESHOLD,
     static_threshold: float | None = DEFAULT_STATIC_THRESHOLD,
+    origin: Fraction | None = None,
+    precision: Fraction | None = None,
 ) -> list[PlannedFrame]:
     """Plan a whole timeline at once (the planner run over a list; handy for tests and tools).
 
     ``measures[i]`` compares frame ``i`` with frame ``i - 1`` (``measures[0]`` is unused).
     ``end_time`` defaults to the last time plus the last interval (one frame's duration).
+    ``origin`` and ``precision`` are ``Planner``'s.
     """
     if len(times) == 0:
         raise InvalidInputError("the video has no frames to plan from")
@@ -317,7 +334,13 @@ def plan(
         if len(times) < 2:
             raise InvalidInputError("one frame has no duration; give end_time")
         end_time = times[-1] + (times[-1] - times[-2])
-    planner = Planner(request, scene_threshold=scene_threshold, static_threshold=static_threshold)
+    planner = Planner(
+        request,
+        scene_threshold=scene_threshold,
+        static_threshold=static_threshold,
+        origin=origin,
+        precision=precision,
+    )
     planned: list[PlannedFrame] = []
     for index, time in enumerate(times):
         measure = measures[index] if measures is not None else None
@@ -327,8 +350,3 @@ def plan(
         planned.extend(step)
     planned.extend(planner.finish(Fraction(end_time)))
     return planned
-
-
-def scaled(times: Iterable[Fraction], origin: Fraction, scale: Fraction) -> list[Fraction]:
-    """Stretch times about ``origin`` (slow motion: ``scale`` = output rate / input rate)."""
-    return [origin + (time - origin) * scale for time in times]

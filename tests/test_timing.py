@@ -16,7 +16,6 @@ from frameinterp.timing import (
     common_time_base,
     parse_rate,
     plan,
-    scaled,
 )
 
 MOTION = FrameMeasure(difference=0.05, histogram_distance=0.05, peak_difference=0.4)
@@ -111,19 +110,79 @@ def test_vfr_to_fixed_fps() -> None:
     ]
 
 
-def test_scene_cut_repeats_nearest() -> None:
+def test_scene_cut_holds_the_left_frame_until_the_cut() -> None:
     times = cfr(4, Fraction(10))
     measures = [None, MOTION, CUT, MOTION]
     planned = plan(times, Request(factor=4), measures=measures)
     across = [p for p in planned if p.left == 1 and p.right == 2]
+    # The cut is at frame 2's time (0.2 s): everything shown before it is the old scene, as a
+    # player would show it; the new scene starts exactly at 0.2 s, not half an interval early.
     assert [(p.reason, p.source) for p in across] == [
         ("source", 1),
         ("cut", 1),
-        ("cut", 2),  # t = 1/2 goes to the later frame
-        ("cut", 2),
+        ("cut", 1),
+        ("cut", 1),
     ]
+    assert next(p for p in planned if p.source == 2).time == times[2]
     assert not any(p.reason == "interpolate" and p.left == 1 for p in planned)
     assert sum(p.reason == "interpolate" for p in planned) == 6
+
+
+@pytest.mark.parametrize(("fps", "offset"), [(Fraction(24), 0), (Fraction(60), 0), (25, 1)])
+def test_scene_cut_at_the_exact_cut_time_on_an_fps_grid(fps: Fraction, offset: int) -> None:
+    """Whatever the grid, an output frame shows the new scene iff its time is ≥ the cut time."""
+    rate = Fraction(30000, 1001)
+    times = cfr(12, rate, start=Fraction(offset, 7))
+    cut = 5
+    measures = [None] + [CUT if index == cut else MOTION for index in range(1, 12)]
+    planned = plan(times, Request(fps=fps), measures=measures)
+    for frame in planned:
+        if frame.left == cut - 1 and frame.right == cut:
+            assert frame.source == (cut if frame.time >= times[cut] else cut - 1)
+    first_new = next(p for p in planned if p.time >= times[cut])
+    assert first_new.left >= cut  # nothing at or after the cut comes from the old scene
+    assert all(p.source == cut - 1 for p in planned if times[cut - 1] <= p.time < times[cut])
+
+
+def test_near_equal_rate_passes_frames_through() -> None:
+    """``--fps 30.02`` on a 45000/1499 clip (30.0200133…; time base 1/90000): every target is
+    less than half a tick from an input frame, so every frame is a copy, none interpolated."""
+    rate = Fraction(45000, 1499)
+    time_base = Fraction(1, 90000)
+    times = [round(index / rate / time_base) * time_base for index in range(36)]
+    planned = plan(times, Request(fps=Fraction("30.02")), precision=time_base)
+    assert [p.reason for p in planned] == ["source"] * 36
+    assert [p.source for p in planned] == list(range(36))
+    # Without the source's precision the same request interpolates at tiny offsets.
+    exact = plan(times, Request(fps=Fraction("30.02")))
+    assert sum(p.reason == "interpolate" for p in exact) >= 30
+    assert max(p.t for p in exact if p.reason == "interpolate") < Fraction(1, 1000)
+
+
+def test_snapping_goes_to_the_nearer_frame_and_only_within_half_a_tick() -> None:
+    tick = Fraction(1, 1000)
+    times = [Fraction(0), Fraction(100, 1000), Fraction(200, 1000)]
+    # Grid 1/(0.1 - 0.4 ms): output 1 lands 0.4 ms before frame 1 → frame 1; output 2 lands
+    # 0.8 ms before frame 2: more than half a tick, so it is interpolated.
+    step = Fraction(996, 10000)
+    planned = plan(times, Request(fps=1 / step), end_time=Fraction(3, 10), precision=tick)
+    assert [(p.reason, p.source) for p in planned[:3]] == [
+        ("source", 0),
+        ("source", 1),
+        ("interpolate", None),
+    ]
+    assert planned[1].left == 0 and planned[1].right == 1
+    # The hold after the last frame never snaps to a frame that does not exist.
+    assert all(p.reason != "source" or p.source is not None for p in planned)
+
+
+def test_origin_anchors_the_fps_grid() -> None:
+    times = cfr(5, Fraction(10), start=Fraction(1, 20))
+    planned = plan(times, Request(fps=Fraction(10)), origin=Fraction(0))
+    # Grid 0.1, 0.2 … from the origin, not 0.05, 0.15 … from the first frame.
+    assert [p.time for p in planned] == [Fraction(n, 10) for n in range(1, 6)]
+    assert [p.reason for p in planned] == ["interpolate"] * 4 + ["hold"]
+    assert all(p.t == Fraction(1, 2) for p in planned)
 
 
 def test_static_frames_are_copied_not_blended() -> None:
@@ -247,13 +306,6 @@ def test_common_time_base() -> None:
         common_time_base(Fraction(0))
 
 
-def test_scaled_slow_motion() -> None:
-    assert scaled([Fraction(1), Fraction(3, 2)], Fraction(1), Fraction(4)) == [
-        Fraction(1),
-        Fraction(3),
-    ]
-
-
 @pytest.mark.parametrize("seed", range(20))
 def test_invariants_on_random_vfr_timelines(seed: int) -> None:
     """Any timeline, any request: increasing times inside [start, end), each in its interval."""
@@ -283,7 +335,9 @@ def test_invariants_on_random_vfr_timelines(seed: int) -> None:
         assert frame.t == (frame.time - begin) / (stop - begin)
         if frame.reason == "interpolate":
             assert measures[frame.right] is MOTION and 0 < frame.t < 1
-        elif frame.reason in ("cut", "static"):
+        elif frame.reason == "cut":
+            assert frame.source == frame.left and measures[frame.right] is CUT
+        elif frame.reason == "static":
             assert frame.source == (frame.left if frame.t < Fraction(1, 2) else frame.right)
         else:
             assert frame.source == frame.left

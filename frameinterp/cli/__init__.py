@@ -70,6 +70,6 @@ def main() -> None:
         application = _load()
     except KeyboardInterrupt as error:
         code = 128 + error.signal_number if isinstance(error, Terminated) else 130
-        print("frameinterp: interrupted while starting; nothing was done", file=sys.stderr)
+        print("error: interrupted while starting; nothing was done", file=sys.stderr)
         raise SystemExit(code) from None
     application()

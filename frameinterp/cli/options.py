@@ -31,6 +31,13 @@ WeightsOption = Annotated[
         "nothing is ever downloaded."
     ),
 ]
+QualityOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Classic engine preset: fast, balanced (default) or best; see the README's "
+        "quality table."
+    ),
+]
 QuietOption = Annotated[
     bool,
     typer.Option(
@@ -83,6 +90,7 @@ _CONVERSION: list[tuple[str, Any, Any]] = [
     ("engine", EngineOption, "classic"),
     ("device", DeviceOption, "auto"),
     ("weights", WeightsOption, None),
+    ("quality", QualityOption, None),
     (
         "flow_workers",
         Annotated[
@@ -184,6 +192,7 @@ def build_settings(values: dict[str, Any]) -> ConversionSettings:
         engine=values["engine"],
         device=values["device"],
         weights=values["weights"],
+        quality=values["quality"],
         flow_workers=values["flow_workers"],
         codec=values["codec"],
         crf=values["crf"],
@@ -201,11 +210,17 @@ def build_settings(values: dict[str, Any]) -> ConversionSettings:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _is_argument(parameter: inspect.Parameter) -> bool:
+    metadata = getattr(parameter.annotation, "__metadata__", ())
+    return any(isinstance(item, typer.models.ArgumentInfo) for item in metadata)
+
+
 def conversion_options(command: F) -> F:
     """Give ``command`` every conversion option; it receives ``settings=ConversionSettings``.
 
-    The command's own parameters come first in help, then the shared ones. Settings are
-    built when the command runs, so a bad value is reported like any other error.
+    Help lists the command's arguments, then the conversion options, then the command's own
+    options. Settings are built when the command runs, so a bad value is reported like any
+    other error.
     """
     own = [
         parameter
@@ -222,5 +237,12 @@ def conversion_options(command: F) -> F:
         values = {name: kwargs.pop(name) for name, _, _ in _CONVERSION}
         return command(*args, settings=build_settings(values), **kwargs)
 
-    wrapper.__signature__ = inspect.Signature(own + shared)  # type: ignore[attr-defined]
+    arguments = [parameter for parameter in own if _is_argument(parameter)]
+    options = [
+        parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+        for parameter in own
+        if not _is_argument(parameter)
+    ]
+    signature = inspect.Signature(arguments + shared + options)
+    wrapper.__signature__ = signature  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]

@@ -109,16 +109,16 @@ class ProgressDisplay:
             last[0] = now
             started, done_then = first[0]
             span = now - started
-            rate = (update.done - done_then) / span if span > 0 else 0.0
-            if finished or rate <= 0:
-                rate = update.done / update.elapsed if update.elapsed > 0 else 0.0
-            remaining = (
-                0.0
-                if finished
-                else (update.total - update.done) / rate
-                if rate > 0
-                else float("nan")
-            )
+            # The ETA needs a rate measured while frames flow: the first line has none yet,
+            # and the rate since start-up (model loading included) would give hours.
+            recent = (update.done - done_then) / span if span > 0 else 0.0
+            overall = update.done / update.elapsed if update.elapsed > 0 else 0.0
+            rate = recent if recent > 0 and not finished else overall
+            remaining = float("nan")
+            if finished:
+                remaining = 0.0
+            elif recent > 0:
+                remaining = (update.total - update.done) / recent
             with self._lock:
                 self.console.print(
                     f"{label}: {update.done}/{update.total} frames, {rate:.1f} fps, "

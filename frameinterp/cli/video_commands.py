@@ -41,10 +41,7 @@ SequenceFpsOption = Annotated[
 @report_errors
 @conversion_options
 def slowmo(
-    input_path: Annotated[
-        Path,
-        typer.Argument(metavar="INPUT", help="Video file, or a folder to convert every video."),
-    ],
+    input: Annotated[Path, typer.Argument(help="Video file, or a folder to convert every video.")],
     output: Annotated[
         Path | None,
         typer.Option(
@@ -65,9 +62,9 @@ def slowmo(
     settings: ConversionSettings,
 ) -> None:
     """Smoother motion (more frames, same duration) or true slow motion with --slowdown."""
-    if input_path.is_dir():
+    if input.is_dir():
         _run_batch(
-            input_path,
+            input,
             output,
             settings,
             quiet=quiet,
@@ -80,7 +77,7 @@ def slowmo(
         return
     if wants_ray(workers, ray):
         summary = slowmo_on_ray(
-            input_path,
+            input,
             output,
             settings,
             workers=workers,
@@ -91,14 +88,14 @@ def slowmo(
     else:
         with ProgressDisplay(err_console, quiet=quiet) as display:
             summary = interpolate_video(
-                input_path, output, settings, on_progress=display.track(input_path.name)
+                input, output, settings, on_progress=display.track(input.name)
             )
         if not quiet:
             print_summary(console, summary)
     print_warnings(err_console, summary.warnings, quiet=quiet, damaged=summary.damaged)
     if summary.damaged and not settings.allow_damaged:
         fail(
-            f"{str(input_path)!r} is damaged: {summary.lost_frames} frame(s) lost; the output "
+            f"{str(input)!r} is damaged: {summary.lost_frames} frame(s) lost; the output "
             "was kept, pass --allow-damaged to accept it",
             3,
         )
@@ -108,9 +105,7 @@ def slowmo(
 @report_errors
 @conversion_options
 def batch(
-    folder: Annotated[
-        Path, typer.Argument(metavar="FOLDER", help="Folder of videos, or of numbered images.")
-    ],
+    folder: Annotated[Path, typer.Argument(help="Folder of videos, or of numbered images.")],
     output_dir: Annotated[
         Path | None,
         typer.Option(
