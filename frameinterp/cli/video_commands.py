@@ -18,6 +18,15 @@ from frameinterp.cli.options import (
     conversion_options,
 )
 from frameinterp.cli.progress import ProgressDisplay, print_summary, print_warnings
+from frameinterp.cli.ray_options import (
+    DEFAULT_CHUNK_SECONDS,
+    ChunkSecondsOption,
+    RayOption,
+    WorkersOption,
+    batch_on_ray,
+    slowmo_on_ray,
+    wants_ray,
+)
 from frameinterp.evaluate import evaluate_video
 from frameinterp.pipeline import interpolate_video
 from frameinterp.settings import ConversionSettings
@@ -46,17 +55,43 @@ def slowmo(
     quiet: QuietOption = False,
     jobs: JobsOption = 1,
     sequence_fps: SequenceFpsOption = "25",
+    workers: WorkersOption = None,
+    ray: RayOption = None,
+    chunk_seconds: ChunkSecondsOption = DEFAULT_CHUNK_SECONDS,
     *,
     settings: ConversionSettings,
 ) -> None:
     """Smoother motion (more frames, same duration) or true slow motion with --slowdown."""
     if input.is_dir():
-        _run_batch(input, output, settings, quiet=quiet, jobs=jobs, sequence_fps=sequence_fps)
+        _run_batch(
+            input,
+            output,
+            settings,
+            quiet=quiet,
+            jobs=jobs,
+            sequence_fps=sequence_fps,
+            workers=workers,
+            address=ray,
+            chunk_seconds=chunk_seconds,
+        )
         return
-    with ProgressDisplay(err_console, quiet=quiet) as display:
-        summary = interpolate_video(input, output, settings, on_progress=display.track(input.name))
-    if not quiet:
-        print_summary(console, summary)
+    if wants_ray(workers, ray):
+        summary = slowmo_on_ray(
+            input,
+            output,
+            settings,
+            workers=workers,
+            address=ray,
+            chunk_seconds=chunk_seconds,
+            quiet=quiet,
+        )
+    else:
+        with ProgressDisplay(err_console, quiet=quiet) as display:
+            summary = interpolate_video(
+                input, output, settings, on_progress=display.track(input.name)
+            )
+        if not quiet:
+            print_summary(console, summary)
     print_warnings(err_console, summary.warnings, quiet=quiet, damaged=summary.damaged)
     if summary.damaged and not settings.allow_damaged:
         fail(
@@ -80,12 +115,25 @@ def batch(
     quiet: QuietOption = False,
     jobs: JobsOption = 1,
     sequence_fps: SequenceFpsOption = "25",
+    workers: WorkersOption = None,
+    ray: RayOption = None,
+    chunk_seconds: ChunkSecondsOption = DEFAULT_CHUNK_SECONDS,
     *,
     settings: ConversionSettings,
 ) -> None:
     """Convert every video in FOLDER (found by probing); resume skips outputs already made
     with the same settings and redoes the others."""
-    _run_batch(folder, output_dir, settings, quiet=quiet, jobs=jobs, sequence_fps=sequence_fps)
+    _run_batch(
+        folder,
+        output_dir,
+        settings,
+        quiet=quiet,
+        jobs=jobs,
+        sequence_fps=sequence_fps,
+        workers=workers,
+        address=ray,
+        chunk_seconds=chunk_seconds,
+    )
 
 
 def _run_batch(
@@ -96,16 +144,30 @@ def _run_batch(
     quiet: bool,
     jobs: int,
     sequence_fps: str = "25",
+    workers: int | None = None,
+    address: str | None = None,
+    chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
 ) -> None:
-    with ProgressDisplay(err_console, quiet=quiet) as display:
-        items = interpolate_folder(
+    if wants_ray(workers, address):
+        items = batch_on_ray(
             folder,
             output_dir,
             settings,
-            jobs=jobs,
-            progress_for=display.track,
-            sequence_rate=sequence_fps,
+            workers=workers,
+            address=address,
+            chunk_seconds=chunk_seconds,
+            quiet=quiet,
         )
+    else:
+        with ProgressDisplay(err_console, quiet=quiet) as display:
+            items = interpolate_folder(
+                folder,
+                output_dir,
+                settings,
+                jobs=jobs,
+                progress_for=display.track,
+                sequence_rate=sequence_fps,
+            )
     if not items:
         fail(f"no videos or numbered images found in {str(folder)!r}", 3)
     if not quiet:
