@@ -8,6 +8,7 @@ from typing import Annotated, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from frameinterp.errors import FrameInterpError
 
@@ -73,5 +74,5 @@ def report_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 def fail(message: str, exit_code: int = 1) -> NoReturn:
     """Print ``error: message`` in red on stderr, on one line, and exit with ``exit_code``."""
-    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True, highlight=False)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
     raise typer.Exit(exit_code)

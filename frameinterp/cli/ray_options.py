@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from frameinterp.batch import BatchItem
 from frameinterp.chunks import DEFAULT_CHUNK_SECONDS
@@ -64,14 +63,13 @@ def wants_ray(workers: int | None, address: str | None) -> bool:
 
 
 def _require_ray() -> None:
-    """Say how to install Ray before any work. The hint is printed escaped: ``fail`` prints
-    rich markup, which would swallow the ``[ray]`` of ``frameinterp[ray]``."""
+    """Say how to install Ray before any work (``fail`` escapes the ``[ray]`` of the hint)."""
     from frameinterp.ray_runner import import_ray
 
     try:
         import_ray()
     except BackendUnavailableError as error:
-        fail(escape(str(error)), error.exit_code)
+        fail(str(error), error.exit_code)
 
 
 def slowmo_on_ray(
