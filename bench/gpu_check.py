@@ -2,11 +2,15 @@
 
 Run on a machine with an NVIDIA GPU and CuPy (``pip install 'frameinterp[cuda13]'``):
 
-    python bench/gpu_check.py   # prints a table, writes bench/results/gpu_check-<date>.md
+    python bench/gpu_check.py check   # CuPy vs PyTorch per size, mode and dtype, then timings
+    python bench/gpu_check.py floor   # 4K forward splatting against the memory-copy floor
 
-For each size (640×480, 1080p, 4K) and mode it compares the CuPy backend with the torch backend
-on the same inputs (forward and the gradients of image, flow and metric), then times both with
-CUDA events. Timings are only meaningful from a real GPU run: never copy figures by hand.
+``check`` compares the CuPy backend with the torch backend on the same inputs (forward, and the
+gradients of image, flow and metric), then times both with CUDA events. ``floor`` times the 4K
+inference forward (fused kernels for avg/linear/soft) and divides by the time the same GPU
+needs just to move the bytes that any implementation must read and write, with the copy
+bandwidth measured in the same run. Each writes a markdown table (``--output``). Timings are
+only meaningful from a real GPU run: never copy figures by hand.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import datetime
 import functools
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -23,35 +28,47 @@ import torch
 from frameinterp.ops import softsplat
 from frameinterp.ops.cuda_runtime import cupy_status
 
+DEVICE = "cuda"  # tests/test_kernel_emulation.py runs this script on the CPU emulation
 SIZES = {"640x480": (480, 640), "1080p": (1080, 1920), "4K": (2160, 3840)}
 MODES = ("sum", "avg", "linear", "soft")
-TOLERANCE = {"forward": 1e-4, "gradient": 1e-3}  # float32; atomics reorder the sums
+DTYPES = {"float32": torch.float32, "float16": torch.float16}
+# Max error relative to the largest value; atomics reorder the sums, float16 rounds its output.
+TOLERANCE = {
+    torch.float32: {"forward": 1e-4, "gradient": 1e-3},
+    torch.float16: {"forward": 2e-3, "gradient": 1e-2},
+}
 
 
-def make_inputs(height: int, width: int, seed: int = 0) -> tuple[torch.Tensor, ...]:
-    generator = torch.Generator(device="cuda").manual_seed(seed)
-    image = torch.rand(1, 3, height, width, device="cuda", generator=generator)
-    flow = torch.randn(1, 2, height, width, device="cuda", generator=generator) * 8
-    metric = torch.rand(1, 1, height, width, device="cuda", generator=generator) * 2
-    return image, flow, metric
+def make_inputs(height: int, width: int, dtype: torch.dtype, seed: int = 0) -> list[torch.Tensor]:
+    """Image in ``dtype``; flow and metric stay float32 (as the network passes them)."""
+    generator = torch.Generator(device=DEVICE).manual_seed(seed)
+    image = torch.rand(1, 3, height, width, device=DEVICE, generator=generator).to(dtype)
+    flow = torch.randn(1, 2, height, width, device=DEVICE, generator=generator) * 8
+    metric = torch.rand(1, 1, height, width, device=DEVICE, generator=generator) * 2
+    return [image, flow, metric]
 
 
-def run(mode: str, backend: str, image, flow, metric, backward: bool):
-    leaves = [t.detach().clone().requires_grad_(backward) for t in (image, flow, metric)]
+def run(
+    mode: str, backend: str, inputs: list[torch.Tensor], backward: bool
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """One softsplat call (inference, or forward and backward); no copies of the inputs."""
+    if not backward:
+        with torch.inference_mode():
+            weight = inputs[2] if mode in ("linear", "soft") else None
+            return softsplat(inputs[0], inputs[1], weight, mode=mode, backend=backend), []
+    leaves = [t.detach().requires_grad_() for t in inputs]
     weight = leaves[2] if mode in ("linear", "soft") else None
     output = softsplat(leaves[0], leaves[1], weight, mode=mode, backend=backend)
-    if not backward:
-        return output, []
-    output.square().mean().backward()
+    output.float().square().mean().backward()
     return output, [t.grad for t in leaves if t.grad is not None]
 
 
 def max_relative_error(actual: torch.Tensor, expected: torch.Tensor) -> float:
-    scale = expected.abs().max().clamp_min(1e-12)
-    return float((actual - expected).abs().max() / scale)
+    scale = expected.detach().float().abs().max().clamp_min(1e-12)
+    return float((actual.detach().float() - expected.detach().float()).abs().max() / scale)
 
 
-def time_ms(function, repeats: int = 20) -> float:
+def time_ms(function: Callable[[], object], repeats: int = 20) -> float:
     for _ in range(3):
         function()
     start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
@@ -79,58 +96,115 @@ def driver_line() -> str:
         return "nvidia-smi unavailable"
 
 
+def header(title: str, command: str, reason: str) -> list[str]:
+    return [
+        f"# {title}, {datetime.date.today().isoformat()}",
+        "",
+        f"- device: {torch.cuda.get_device_name()} ({driver_line()})",
+        f"- torch {torch.__version__}, CUDA {torch.version.cuda}, {reason}",
+        f"- command: python bench/gpu_check.py {command}",
+        "",
+    ]
+
+
+def check(arguments: argparse.Namespace, reason: str) -> tuple[list[str], int]:
+    lines = header(
+        "softsplat GPU check",
+        f"check --sizes {' '.join(arguments.sizes)} --dtypes {' '.join(arguments.dtypes)}",
+        reason,
+    )
+    lines += [
+        "| size | dtype | mode | fwd max rel err | grad max rel err | torch fwd ms | cuda fwd ms "
+        "| speed-up | torch fwd+bwd ms | cuda fwd+bwd ms | speed-up |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    print("\n".join(lines), flush=True)
+    failures = 0
+    for size in arguments.sizes:
+        height, width = SIZES[size]
+        for dtype_name in arguments.dtypes:
+            dtype = DTYPES[dtype_name]
+            inputs = make_inputs(height, width, dtype)
+            for mode in MODES:
+                expected, expected_grads = run(mode, "torch", inputs, backward=True)
+                actual, actual_grads = run(mode, "cuda", inputs, backward=True)
+                inference, _ = run(mode, "cuda", inputs, backward=False)  # fused kernels
+                forward_error = max(
+                    max_relative_error(actual, expected), max_relative_error(inference, expected)
+                )
+                grad_error = max(
+                    max_relative_error(a, e)
+                    for a, e in zip(actual_grads, expected_grads, strict=True)
+                )
+                tolerance = TOLERANCE[dtype]
+                ok = forward_error < tolerance["forward"] and grad_error < tolerance["gradient"]
+                failures += not ok
+                times = {}
+                for backend in ("torch", "cuda"):
+                    call = functools.partial(run, mode, backend, inputs)
+                    times[backend, False] = time_ms(functools.partial(call, backward=False))
+                    times[backend, True] = time_ms(functools.partial(call, backward=True), 5)
+                lines.append(
+                    f"| {size} | {dtype_name} | {mode} | {forward_error:.1e}"
+                    f"{'' if ok else ' FAIL'} | {grad_error:.1e} | {times['torch', False]:.2f} | "
+                    f"{times['cuda', False]:.2f} | "
+                    f"{times['torch', False] / times['cuda', False]:.1f}x | "
+                    f"{times['torch', True]:.2f} | {times['cuda', True]:.2f} | "
+                    f"{times['torch', True] / times['cuda', True]:.1f}x |"
+                )
+                print(lines[-1], flush=True)
+    lines += ["", f"tolerances (max error relative to the largest value): {TOLERANCE}"]
+    return lines, failures
+
+
+def floor(arguments: argparse.Namespace, reason: str) -> tuple[list[str], int]:
+    """4K inference forward vs the time to move the bytes it must read and write."""
+    height, width = SIZES["4K"]
+    bandwidth = copy_bandwidth_gbs()
+    lines = header("softsplat 4K forward vs the memory-copy floor", "floor", reason)
+    lines += [
+        f"- device-to-device copy measured now: {bandwidth:.0f} GB/s (bytes read + written)",
+        "- floor = (image + flow + metric read, output written) / that bandwidth; the kernels "
+        "also zero, accumulate and read a float32 (C + 1)-channel buffer",
+        "",
+        "| dtype | mode | cuda fwd ms | torch fwd ms | floor ms | cuda / floor | torch / cuda |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    print("\n".join(lines), flush=True)
+    for dtype_name in arguments.dtypes:
+        dtype = DTYPES[dtype_name]
+        inputs = make_inputs(height, width, dtype)
+        image, flow, metric = inputs
+        for mode in MODES:
+            needed = 2 * image.numel() * image.element_size() + flow.numel() * 4
+            needed += metric.numel() * 4 if mode in ("linear", "soft") else 0
+            floor_ms = needed / (bandwidth * 1e9) * 1000
+            cuda_ms = time_ms(functools.partial(run, mode, "cuda", inputs, False))
+            torch_ms = time_ms(functools.partial(run, mode, "torch", inputs, False), 5)
+            lines.append(
+                f"| {dtype_name} | {mode} | {cuda_ms:.3f} | {torch_ms:.3f} | {floor_ms:.3f} | "
+                f"{cuda_ms / floor_ms:.1f}x | {torch_ms / cuda_ms:.1f}x |"
+            )
+            print(lines[-1], flush=True)
+    return lines, 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("task", nargs="?", default="check", choices=["check", "floor"])
     parser.add_argument("--sizes", nargs="*", default=list(SIZES), choices=list(SIZES))
-    parser.add_argument("--output-dir", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--dtypes", nargs="*", default=list(DTYPES), choices=list(DTYPES))
+    parser.add_argument("--output", type=Path, help="markdown file to write (default: results/)")
     arguments = parser.parse_args()
     ready, reason = cupy_status()
     if not ready:
         print(f"no GPU check possible here: {reason}", file=sys.stderr)
         return 2
-    lines = [
-        f"# softsplat GPU check, {datetime.date.today().isoformat()}",
-        "",
-        f"- device: {torch.cuda.get_device_name()} ({driver_line()})",
-        f"- torch {torch.__version__}, CUDA {torch.version.cuda}, {reason}",
-        f"- command: python bench/gpu_check.py --sizes {' '.join(arguments.sizes)}",
-        f"- device copy bandwidth measured now: {copy_bandwidth_gbs():.0f} GB/s",
-        "",
-        "| size | mode | fwd max rel err | grad max rel err | torch fwd ms | cuda fwd ms "
-        "| speed-up | torch fwd+bwd ms | cuda fwd+bwd ms | speed-up |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    failures = 0
-    for size in arguments.sizes:
-        height, width = SIZES[size]
-        image, flow, metric = make_inputs(height, width)
-        for mode in MODES:
-            expected, expected_grads = run(mode, "torch", image, flow, metric, backward=True)
-            actual, actual_grads = run(mode, "cuda", image, flow, metric, backward=True)
-            forward_error = max_relative_error(actual, expected)
-            grad_error = max(
-                max_relative_error(a, e) for a, e in zip(actual_grads, expected_grads, strict=True)
-            )
-            ok = forward_error < TOLERANCE["forward"] and grad_error < TOLERANCE["gradient"]
-            failures += not ok
-            times = {}
-            for backend in ("torch", "cuda"):
-                call = functools.partial(run, mode, backend, image, flow, metric)
-                times[backend, False] = time_ms(functools.partial(call, backward=False))
-                times[backend, True] = time_ms(functools.partial(call, backward=True), repeats=5)
-            lines.append(
-                f"| {size} | {mode} | {forward_error:.1e}{'' if ok else ' FAIL'} | "
-                f"{grad_error:.1e} | {times['torch', False]:.2f} | {times['cuda', False]:.2f} | "
-                f"{times['torch', False] / times['cuda', False]:.1f}x | "
-                f"{times['torch', True]:.2f} | {times['cuda', True]:.2f} | "
-                f"{times['torch', True] / times['cuda', True]:.1f}x |"
-            )
-            print(lines[-1], flush=True)
-    lines += ["", f"tolerances (max error relative to the largest value): {TOLERANCE}"]
+    lines, failures = (check if arguments.task == "check" else floor)(arguments, reason)
     report = "\n".join(lines) + "\n"
-    print(report)
-    arguments.output_dir.mkdir(parents=True, exist_ok=True)
-    path = arguments.output_dir / f"gpu_check-{datetime.date.today().isoformat()}.md"
+    day = datetime.date.today().isoformat()
+    path = arguments.output or Path(__file__).parent / "results" / f"gpu_{arguments.task}-{day}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(report)
     print(f"wrote {path}")
     return 1 if failures else 0

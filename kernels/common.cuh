@@ -9,14 +9,29 @@
     for (long long index = (long long)blockIdx.x * blockDim.x + threadIdx.x; index < (total); \
          index += (long long)blockDim.x * gridDim.x)
 
+// The only device-specific lines: the PTX conversions between float and IEEE half bits. The
+// host emulation used by the tests (tests/kernel_emulation.py) compiles this same text with g++,
+// defines FRAMEINTERP_HOST_EMULATION and supplies these two functions with the host's _Float16.
+#ifndef FRAMEINTERP_HOST_EMULATION
+__device__ __forceinline__ float half_to_float(unsigned short bits) {
+    float result;
+    asm("cvt.f32.f16 %0, %1;" : "=f"(result) : "h"(bits));
+    return result;
+}
+
+__device__ __forceinline__ unsigned short float_to_half(float value) {
+    unsigned short bits;
+    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(bits) : "f"(value));
+    return bits;
+}
+#endif
+
 __device__ __forceinline__ float load_float(const float* data, long long index) {
     return data[index];
 }
 
 __device__ __forceinline__ float load_float(const unsigned short* data, long long index) {
-    float result;
-    asm("cvt.f32.f16 %0, %1;" : "=f"(result) : "h"(data[index]));
-    return result;
+    return half_to_float(data[index]);
 }
 
 __device__ __forceinline__ void store_float(float* data, long long index, float value) {
@@ -24,7 +39,5 @@ __device__ __forceinline__ void store_float(float* data, long long index, float 
 }
 
 __device__ __forceinline__ void store_float(unsigned short* data, long long index, float value) {
-    unsigned short bits;
-    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(bits) : "f"(value));
-    data[index] = bits;
+    data[index] = float_to_half(value);
 }

@@ -5,8 +5,9 @@
 // frame are dropped. The modes (avg, linear, soft) are built on top of this sum in Python by
 // splatting an extra weight channel and normalising.
 //
-// Layout: values N x C x H x W, flow N x 2 x H x W (x then y), both contiguous, float32 or
-// float16 (passed as raw 16-bit words and converted with PTX, so NVRTC needs no headers).
+// Layout: values N x C x H x W, flow N x 2 x H x W (x then y), both contiguous. Values are
+// float32 or float16 (passed as raw 16-bit words and converted with PTX, so NVRTC needs no
+// headers); the flow is always float32, so landing points do not depend on the image dtype.
 // Accumulators and gradients are float32. Shapes are kernel arguments: a new resolution
 // reuses the compiled module. Loops are grid-stride so any launch size covers any tensor.
 
@@ -14,7 +15,7 @@
 
 template <typename T>
 __device__ void splat_forward(long long total, int channels, int height, int width,
-                              const T* values, const T* flow, float* output) {
+                              const T* values, const float* flow, float* output) {
     const long long plane = (long long)height * width;
     GRID_STRIDE_LOOP(index, total) {
         const long long nc = index / plane;  // n * channels + c
@@ -30,11 +31,11 @@ __device__ void splat_forward(long long total, int channels, int height, int wid
     }
 }
 
-// d loss / d values: each source reads the output gradient back at its four corners.
-template <typename T>
-__device__ void splat_backward_values(long long total, int channels, int height, int width,
-                                      const T* flow, const float* grad_output,
-                                      float* grad_values) {
+// d loss / d values: each source reads the output gradient back at its four corners. It needs
+// only the flow (float32), so one kernel serves both value dtypes.
+extern "C" __global__ void splat_backward_values(long long total, int channels, int height,
+                                                 int width, const float* flow,
+                                                 const float* grad_output, float* grad_values) {
     const long long plane = (long long)height * width;
     GRID_STRIDE_LOOP(index, total) {
         const long long nc = index / plane;
@@ -55,7 +56,7 @@ __device__ void splat_backward_values(long long total, int channels, int height,
 // d loss / d flow: one thread per source pixel, summing over channels.
 template <typename T>
 __device__ void splat_backward_flow(long long total, int channels, int height, int width,
-                                    const T* values, const T* flow, const float* grad_output,
+                                    const T* values, const float* flow, const float* grad_output,
                                     float* grad_flow) {
     const long long plane = (long long)height * width;
     GRID_STRIDE_LOOP(index, total) {  // total = N * H * W
@@ -89,23 +90,9 @@ extern "C" __global__ void splat_forward_f32(long long total, int channels, int 
 }
 
 extern "C" __global__ void splat_forward_f16(long long total, int channels, int height, int width,
-                                             const unsigned short* values,
-                                             const unsigned short* flow, float* output) {
+                                             const unsigned short* values, const float* flow,
+                                             float* output) {
     splat_forward(total, channels, height, width, values, flow, output);
-}
-
-extern "C" __global__ void splat_backward_values_f32(long long total, int channels, int height,
-                                                     int width, const float* flow,
-                                                     const float* grad_output,
-                                                     float* grad_values) {
-    splat_backward_values(total, channels, height, width, flow, grad_output, grad_values);
-}
-
-extern "C" __global__ void splat_backward_values_f16(long long total, int channels, int height,
-                                                     int width, const unsigned short* flow,
-                                                     const float* grad_output,
-                                                     float* grad_values) {
-    splat_backward_values(total, channels, height, width, flow, grad_output, grad_values);
 }
 
 extern "C" __global__ void splat_backward_flow_f32(long long total, int channels, int height,
@@ -117,7 +104,7 @@ extern "C" __global__ void splat_backward_flow_f32(long long total, int channels
 
 extern "C" __global__ void splat_backward_flow_f16(long long total, int channels, int height,
                                                    int width, const unsigned short* values,
-                                                   const unsigned short* flow,
-                                                   const float* grad_output, float* grad_flow) {
+                                                   const float* flow, const float* grad_output,
+                                                   float* grad_flow) {
     splat_backward_flow(total, channels, height, width, values, flow, grad_output, grad_flow);
 }

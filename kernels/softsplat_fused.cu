@@ -8,8 +8,10 @@
 // stored in the image's dtype.
 //
 // The per-sample shift (the metric's maximum) keeps exp() in range for any metric; it cancels
-// in the ratio. Inputs are contiguous N x C x H x W (image), N x 2 x H x W (flow) and
-// N x 1 x H x W (metric), float32 or float16 (raw 16-bit words converted with PTX).
+// in the ratio. Inputs are contiguous N x C x H x W (image, float32 or float16 as raw 16-bit
+// words converted with PTX), N x 2 x H x W (flow) and N x 1 x H x W (metric); flow and metric
+// are float32 for every image dtype, like the PyTorch path, so float16 images neither move
+// landing points nor round the softmax weights.
 // Shapes are kernel arguments: one compiled module serves every resolution.
 
 #include "landing.cuh"
@@ -20,7 +22,7 @@
 
 template <typename T>
 __device__ void splat_weighted(long long total, int channels, int height, int width, int mode,
-                               const T* image, const T* flow, const T* metric,
+                               const T* image, const float* flow, const float* metric,
                                const float* shift, float* accumulator) {
     const long long plane = (long long)height * width;
     GRID_STRIDE_LOOP(index, total) {  // total = N * H * W
@@ -29,8 +31,8 @@ __device__ void splat_weighted(long long total, int channels, int height, int wi
         Landing landing;
         if (!land(flow, n, pixel, height, width, &landing)) continue;
         float weight = 1.0f;
-        if (mode == MODE_LINEAR) weight = load_float(metric, n * plane + pixel);
-        if (mode == MODE_SOFT) weight = __expf(load_float(metric, n * plane + pixel) - shift[n]);
+        if (mode == MODE_LINEAR) weight = metric[n * plane + pixel];
+        if (mode == MODE_SOFT) weight = __expf(metric[n * plane + pixel] - shift[n]);
         float* base = accumulator + n * (channels + 1) * plane;
         for (int corner = 0; corner < 4; ++corner) {
             if (!landing.inside(corner, width, height)) continue;
@@ -70,9 +72,8 @@ extern "C" __global__ void splat_weighted_f32(long long total, int channels, int
 
 extern "C" __global__ void splat_weighted_f16(long long total, int channels, int height,
                                               int width, int mode, const unsigned short* image,
-                                              const unsigned short* flow,
-                                              const unsigned short* metric, const float* shift,
-                                              float* accumulator) {
+                                              const float* flow, const float* metric,
+                                              const float* shift, float* accumulator) {
     splat_weighted(total, channels, height, width, mode, image, flow, metric, shift, accumulator);
 }
 

@@ -22,11 +22,24 @@ KERNELS = sorted((ROOT / "kernels").glob("*.cu"))
 @pytest.mark.parametrize("arch", ["sm_80", "sm_90"])
 @pytest.mark.parametrize("source", KERNELS, ids=[k.name for k in KERNELS])
 def test_kernel_compiles(source, arch, tmp_path):
-    """Compile exactly the text NVRTC gets at run time (includes inlined), in a bare folder."""
+    """Compile exactly the text NVRTC gets at run time (includes inlined), in a bare folder.
+
+    A second opinion beside tests/test_nvrtc.py (which needs no toolkit): nvcc's front end and
+    host compiler pass, with every warning an error."""
     inlined = tmp_path / source.name
     inlined.write_text(kernel_source(source.name))
     result = subprocess.run(
-        ["nvcc", f"-arch={arch}", "--std=c++14", "-c", str(inlined), "-o", str(tmp_path / "k.o")],
+        [
+            "nvcc",
+            f"-arch={arch}",
+            "--std=c++14",
+            "--Werror",
+            "all-warnings",
+            "-c",
+            str(inlined),
+            "-o",
+            str(tmp_path / "k.o"),
+        ],
         capture_output=True,
         text=True,
     )

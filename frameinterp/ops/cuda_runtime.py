@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,19 @@ MAX_BLOCKS = 65535 * 8  # grid-stride loops cover the rest
 
 
 def _kernel_folder() -> Any:
-    """The installed ``frameinterp.kernels`` package data; in a source checkout run without
-    installing (``python -m pytest`` from the repository), the top-level ``kernels/`` folder."""
+    """The ``kernels/`` folder of the source checkout this code runs from, if it runs from one;
+    otherwise the installed ``frameinterp.kernels`` package data.
+
+    The checkout comes first because an editable install elsewhere (another clone or worktree)
+    would otherwise hand this code that clone's kernels.
+    """
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "pyproject.toml").is_file() and (checkout / "kernels" / "common.cuh").is_file():
+        return checkout / "kernels"
     try:
         return importlib.resources.files("frameinterp.kernels")
     except ModuleNotFoundError:
-        return Path(__file__).resolve().parents[2] / "kernels"
+        return checkout / "kernels"
 
 
 def kernel_source(filename: str) -> str:
@@ -84,13 +92,33 @@ def require_cupy(tensor: torch.Tensor) -> None:
         raise BackendUnavailableError(f"backend 'cuda' cannot run: {reason}; {INSTALL_HINT}")
 
 
-@functools.cache
-def _module(filename: str, device_index: int) -> Any:
-    """One compiled module per source file and device: shapes are arguments, never recompiled."""
-    import cupy
+_compiled: dict[tuple[str, int], Any] = {}
+_compile_lock = threading.Lock()
 
-    with cupy.cuda.Device(device_index):
-        return cupy.RawModule(code=kernel_source(filename), options=("--std=c++14",))
+
+def _module(filename: str, device_index: int) -> Any:
+    """One compiled module per source file and device: shapes are arguments, never recompiled.
+
+    The lock makes threads that ask at the same time (the pipeline's preparation threads) wait
+    for one compilation instead of each running NVRTC; ``compile()`` runs it inside the lock,
+    since CuPy would otherwise compile lazily on the first ``get_function``.
+    """
+    key = (filename, device_index)
+    with _compile_lock:
+        if key not in _compiled:
+            import cupy
+
+            with cupy.cuda.Device(device_index):
+                module = cupy.RawModule(code=kernel_source(filename), options=("--std=c++14",))
+                module.compile()
+            _compiled[key] = module
+        return _compiled[key]
+
+
+def clear_compiled() -> None:
+    """Forget every compiled module (tests that swap the compiler use this)."""
+    with _compile_lock:
+        _compiled.clear()
 
 
 def kernel(filename: str, function: str, device: torch.device) -> Any:

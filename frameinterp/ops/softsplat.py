@@ -152,10 +152,10 @@ def softsplat(
 
         return splat_cuda.splat_normalised(image, flow, metric, mode)
     compute_dtype = torch.float64 if image.dtype == torch.float64 else torch.float32
+    flow = flow.to(compute_dtype)  # never float16: landing points must not depend on the image
     if chosen == "cuda" and mode in ("sum", "avg"):
         compute_dtype = image.dtype  # float16 storage is fine: the kernel accumulates in float32
     values = image.to(compute_dtype)
-    flow = flow.to(compute_dtype)
     if mode == "sum":
         return SplatSum.apply(values, flow, chosen).to(image.dtype)
     if mode == "avg":

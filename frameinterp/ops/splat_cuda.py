@@ -1,4 +1,8 @@
-"""CuPy launchers for ``kernels/softsplat.cu``: the same contract as ``splat_torch``."""
+"""CuPy launchers for ``kernels/softsplat.cu``: the same contract as ``splat_torch``.
+
+Values may be float32 or float16; the flow (and the fused path's metric) is always passed as
+float32, as the PyTorch path computes it, so a float16 image never moves a landing point.
+"""
 
 from __future__ import annotations
 
@@ -19,9 +23,9 @@ def _shape_arguments(values: torch.Tensor) -> tuple[object, ...]:
 
 
 def splat_forward(values: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
-    """Float32 sum of ``values`` splatted along ``flow`` (values/flow float32 or float16)."""
+    """Float32 sum of ``values`` (float32 or float16) splatted along ``flow`` (read as float32)."""
     values = values.contiguous()
-    flow = flow.to(values.dtype).contiguous()
+    flow = flow.float().contiguous()
     output = torch.zeros(values.shape, dtype=torch.float32, device=values.device)
     function = kernel(SOURCE, f"splat_forward_{SUFFIX[values.dtype]}", values.device)
     arguments = (*_shape_arguments(values), pointer(values), pointer(flow), pointer(output))
@@ -34,12 +38,12 @@ def splat_backward(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Float32 gradients with respect to ``values`` and ``flow``."""
     values = values.contiguous()
-    flow = flow.to(values.dtype).contiguous()
+    flow = flow.float().contiguous()
     grad_output = grad_output.float().contiguous()
     suffix = SUFFIX[values.dtype]
     shape = _shape_arguments(values)
     grad_values = torch.empty(values.shape, dtype=torch.float32, device=values.device)
-    function = kernel(SOURCE, f"splat_backward_values_{suffix}", values.device)
+    function = kernel(SOURCE, "splat_backward_values", values.device)
     launch(
         function,
         values.numel(),
@@ -73,11 +77,11 @@ def splat_normalised(
     import numpy as np
 
     image = image.contiguous()
-    flow = flow.to(image.dtype).contiguous()
+    flow = flow.float().contiguous()
     batch, channels, height, width = image.shape
-    weights = (metric if metric is not None else flow[:, :1]).to(image.dtype).contiguous()
+    weights = (metric if metric is not None else flow[:, :1]).float().contiguous()
     if mode == "soft":
-        shift = weights.float().amax(dim=(1, 2, 3)).contiguous()
+        shift = weights.amax(dim=(1, 2, 3)).contiguous()
     else:
         shift = torch.zeros(batch, dtype=torch.float32, device=image.device)
     accumulator = torch.zeros(
