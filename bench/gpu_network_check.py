@@ -7,9 +7,12 @@ Run on a machine with an NVIDIA GPU and CuPy (the package installed, so kernels 
 1. Correlation: CuPy against the PyTorch path on the same inputs (forward and both gradients)
    at the network's level sizes for 1080p; stops if they disagree.
 2. Correlation time, CuPy vs torch backend, measured in the same run (ratio).
-3. softsplat-net inference (random weights: speed does not depend on them) at 480p, 1080p and
-   4K, float32 and float16, with the engine's default tiling; peak GPU memory.
-4. Training steps per second at 256x256 crops, batch 16, float16 autocast: divide the steps
+3. The reference test vector on the GPU (CuPy kernels): max |difference| from the published
+   model's outputs, float32 (expected near 1e-6) and float16.
+4. softsplat-net inference (random weights: speed does not depend on them) at 480p, 1080p and
+   4K, float32 and float16, with the engine's memory plan (whole frame where it fits); peak GPU
+   memory per pixel, to check the plan's estimates (``SYNTHESIS_BYTES_PER_PIXEL``).
+5. Training steps per second at 256x256 crops, batch 16, float16 autocast: divide the steps
    you want by this to plan a training call.
 Never copy figures by hand: numbers come from a real GPU run only.
 """
@@ -79,20 +82,63 @@ def check_correlation(lines: list[str]) -> bool:
     return ok
 
 
+def check_vector(lines: list[str]) -> bool:
+    """The published model's outputs on the GPU; False where float32 misses 1e-4."""
+    import cv2
+    import numpy as np
+
+    root = Path(__file__).resolve().parents[1]
+    vector = root.parent / "shared" / "reference" / "lf-test-vector"
+    if not vector.is_dir():
+        vector = Path("/work/shared/reference/lf-test-vector")
+    if not (vector / "weights.safetensors").is_file():
+        lines.append("reference test vector not found: skipped")
+        return True
+    lines.append("")
+    lines.append("| vector case | precision | max |Δ| from the published model |")
+    lines.append("|---|---|---|")
+    ok = True
+    for precision in ("float32", "float16"):
+        engine = SoftsplatNetInterpolator(
+            "cuda", weights=vector / "weights.safetensors", precision=precision
+        )
+        for case, times in (("rubberwhale", (0.25, 0.5)), ("beanbags-odd", (0.5,))):
+            pair = []
+            for which in ("one", "two"):
+                bgr = cv2.imread(str(vector / f"{case}-{which}.png"))
+                if bgr is None:
+                    raise FileNotFoundError(vector / f"{case}-{which}.png")
+                pair.append(torch.from_numpy(bgr[:, :, ::-1].copy()))
+            one, two = (frame.permute(2, 0, 1).float().cuda() / 255 for frame in pair)
+            outputs = engine.interpolate(one, two, list(times))
+            for time, output in zip(times, outputs, strict=True):
+                expected = np.load(vector / f"{case}-t{time}.npy")
+                worst = float(np.abs(output.permute(1, 2, 0).cpu().numpy() - expected).max())
+                ok &= precision != "float32" or worst <= 1e-4
+                lines.append(f"| {case} t={time} | {precision} | {worst:.2e} |")
+    return ok
+
+
 def check_inference(lines: list[str]) -> None:
     network = SoftsplatNetwork().cuda().eval()
     lines.append("")
-    lines.append("| size | precision | ms / frame | peak GiB |")
-    lines.append("|---|---|---|---|")
+    lines.append("| size | precision | plan | ms / frame | peak GiB | peak bytes / pixel |")
+    lines.append("|---|---|---|---|---|---|")
     for name, (height, width) in SIZES.items():
         one = torch.rand(3, height, width, device="cuda")
         two = torch.rand(3, height, width, device="cuda")
         for precision in ("float32", "float16"):
             engine = SoftsplatNetInterpolator("cuda", network=network, precision=precision)
+            plan = engine.tiling_for(height, width)
+            torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats()
+            base = torch.cuda.memory_allocated()
             ms = milliseconds(lambda e=engine, a=one, b=two: e.interpolate(a, b, [0.5]), repeats=5)
-            peak = torch.cuda.max_memory_allocated() / 2**30
-            lines.append(f"| {name} | {precision} | {ms:.1f} | {peak:.2f} |")
+            peak = torch.cuda.max_memory_allocated() - base
+            lines.append(
+                f"| {name} | {precision} | tiles {plan.tile_size}, flow {plan.flow_max_size} | "
+                f"{ms:.1f} | {peak / 2**30:.2f} | {peak / (height * width):.0f} |"
+            )
 
 
 def check_training(lines: list[str], batch: int = 16, crop: int = 256) -> None:
@@ -122,6 +168,10 @@ def main() -> int:
     if not check_correlation(lines):
         print("\n".join(lines))
         print("CuPy correlation disagrees with the torch path: not timing anything else")
+        return 1
+    if not check_vector(lines):
+        print("\n".join(lines))
+        print("the engine misses the reference test vector on the GPU: not timing anything else")
         return 1
     check_inference(lines)
     check_training(lines)

@@ -26,8 +26,8 @@ import av
 import torch
 
 from frameinterp.pipeline import interpolate_video
+from frameinterp.probe import probe
 from frameinterp.speed import make_clip
-from frameinterp.video import probe
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "cup.mp4"
 SIZES = {"480p": (640, 480), "720p": (1280, 720)}

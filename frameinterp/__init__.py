@@ -35,7 +35,7 @@ _LAZY = {
     "InvalidInputError": "frameinterp.errors",
     "OutputError": "frameinterp.errors",
     "PreparingInterpolator": "frameinterp.engines",
-    "Progress": "frameinterp.pipeline",
+    "JobProgress": "frameinterp.progress_bar",
     "Scores": "frameinterp.evaluate",
     "SoftSplat": "frameinterp.ops",
     "UnsupportedMediaError": "frameinterp.errors",
@@ -61,9 +61,9 @@ __all__ = [
     "InputNotFoundError",
     "Interpolator",
     "InvalidInputError",
+    "JobProgress",
     "OutputError",
     "PreparingInterpolator",
-    "Progress",
     "Scores",
     "SoftSplat",
     "UnsupportedMediaError",
@@ -96,7 +96,8 @@ if _TYPE_CHECKING:
     from frameinterp.frames import interpolate_frames
     from frameinterp.ops import Backwarp, SoftSplat, backwarp, softsplat
     from frameinterp.pair import interpolate_pair
-    from frameinterp.pipeline import Progress, VideoSummary, interpolate_video
+    from frameinterp.pipeline import VideoSummary, interpolate_video
+    from frameinterp.progress_bar import JobProgress
 
 
 def __getattr__(name: str) -> _Any:

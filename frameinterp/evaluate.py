@@ -17,10 +17,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from frameinterp.convert import JobProgress as Progress
+from frameinterp.decode import DecodedFrame, VideoReader, probe
 from frameinterp.engines import Interpolator, create_interpolator
 from frameinterp.errors import InvalidInputError, UnsupportedMediaError
 from frameinterp.metrics import PSNR_CAP, psnr, ssim, to_uint8_rgb
-from frameinterp.pipeline import Progress
 from frameinterp.progress_bar import ProgressBar
 from frameinterp.timing import (
     DEFAULT_SCENE_THRESHOLD,
@@ -28,7 +29,6 @@ from frameinterp.timing import (
     classify_interval,
 )
 from frameinterp.transfer import FrameTransfer, to_uint8
-from frameinterp.video import DecodedFrame, VideoReader, probe
 
 __all__ = ["EvaluationResult", "Scores", "evaluate_video"]
 

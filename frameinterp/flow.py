@@ -3,22 +3,25 @@
 DIS (Kroeger et al., ECCV 2016, ``cv2.DISOpticalFlow``) is fast, well maintained and accurate
 on textured, moderate motion, but like every coarse-to-fine method it loses small objects that
 move farther than their own size (a thrown ball): at the coarse levels where the large motion is
-found, the object is below one pixel. An exhaustive colour block search at a quarter of the flow
-resolution catches exactly those, and each pixel keeps whichever of the two candidates explains
-the other frame better (lower local colour error). Everything runs on the CPU: DIS needs 8-bit
-images in host memory, and the images here are small (the flow is estimated at a reduced scale).
+found, the object is below one pixel. An exhaustive colour block search at 1/2**``match_levels``
+of the flow resolution catches exactly those (and large motion in general), and each pixel keeps
+whichever candidate explains the other frame better (lower local colour error); zero motion can
+compete too (``static_margin``). Everything runs on the CPU: DIS needs 8-bit images in host
+memory. The two directions' DIS calls run side by side in an executor the caller owns (the
+classic engine keeps one per engine, with a ``close``); this module keeps no state of its own.
 
 Determinism: DIS runs its patch search in parallel stripes, and the result could in principle
 depend on OpenCV's thread count. With OpenCV 5.0 it does not (``tests/test_flow.py`` checks 1, 2
 and 4 threads give bit-identical flow), so this module leaves ``cv2.setNumThreads`` to the
-application instead of changing process-wide state behind its back; torch's CPU ops used here
-(pooling, ``grid_sample``, ``argmin``) are deterministic.
+application instead of changing process-wide state behind its back.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -27,11 +30,12 @@ import torch.nn.functional as F
 
 from frameinterp.errors import InvalidInputError
 
+T = TypeVar("T")
+
 __all__ = [
     "FlowOptions",
     "block_match",
     "block_match_both",
-    "box_mean",
     "downscale",
     "estimate_flows",
     "estimate_flows_and_errors",
@@ -52,9 +56,11 @@ class FlowOptions:
     resolution, upsampled), ``patch_size``, ``patch_stride``, ``descent_iterations`` and
     ``refinement_iterations`` (variational refinement at every pyramid level).
     Block matching: an exhaustive search of ±``match_radius`` pixels at 1/2**``match_levels``
-    of the flow resolution, refined by ±1 pixel at each finer level, with ``match_window``²
+    of the flow resolution, refined by ±1 pixel at each finer level down to
+    ``match_finest_level`` (then only upsampled), with ``match_window``²
     windows; ``selection_window`` is the window over which the two candidates' colour errors
-    are compared pixel by pixel.
+    are compared pixel by pixel; ``static_margin`` lets zero motion compete too and win unless
+    beaten by more than that windowed error (summed channels in [0, 3]; 0 switches it off).
     """
 
     max_side: int = 512
@@ -67,7 +73,9 @@ class FlowOptions:
     match_levels: int = 2
     match_window: int = 3
     match_distance_penalty: float = 0.01
+    match_finest_level: int = 1
     selection_window: int = 7
+    static_margin: float = 0.0
 
 
 def flow_scale(height: int, width: int, max_side: int = 512) -> int:
@@ -95,15 +103,6 @@ def downscale(image: torch.Tensor, scale: int) -> torch.Tensor:
         return F.avg_pool2d(image, scale)
     size = (max(1, -(-height // scale)), max(1, -(-width // scale)))
     return F.interpolate(image, size=size, mode="area")
-
-
-def box_mean(image: torch.Tensor, size: int) -> torch.Tensor:
-    """Mean over a ``size``×``size`` window centred on every pixel, edges replicated."""
-    if size <= 1:
-        return image
-    pad = size // 2
-    padded = F.pad(image, (pad, pad, pad, pad), mode="replicate")
-    return F.avg_pool2d(padded, size, stride=1)
 
 
 def _dis(options: FlowOptions) -> cv2.DISOpticalFlow:
@@ -143,8 +142,24 @@ def _window_error(
 
 
 def _argmin(costs: list[np.ndarray]) -> np.ndarray:
-    """Index of the smallest of the cost maps per pixel (the first one on ties)."""
-    return np.argmin(np.stack(costs), axis=0)
+    """Index of the smallest of the cost maps per pixel (the first one on ties); a running
+    minimum, several times faster than ``np.argmin`` over a stack of them."""
+    best = costs[0].copy()
+    choice = np.zeros(best.shape, dtype=np.intp)
+    for index, cost in enumerate(costs[1:], start=1):
+        better = cost < best
+        np.copyto(best, cost, where=better)
+        choice[better] = index
+    return choice
+
+
+def _pick(choice: np.ndarray, options: list[np.ndarray]) -> np.ndarray:
+    """Per pixel, ``options[choice]`` (h×w or h×w×C arrays of one shape)."""
+    picked = options[0].copy()
+    for index, option in enumerate(options[1:], start=1):
+        mask = choice == index
+        picked[mask] = option[mask]
+    return picked
 
 
 def pyramid(image: np.ndarray, levels: int) -> list[np.ndarray]:
@@ -217,8 +232,10 @@ def block_match_both(
             flow = 2.0 * cv2.resize(
                 flow, (level_width, level_height), interpolation=cv2.INTER_NEAREST
             )
-            if level == 0:
-                break  # a ±1 search at full resolution costs 4× level 1 for half-pixel gains
+            if level < max(options.match_finest_level, 1):
+                # No ±1 search here: each level costs 4× the one above it, and at full
+                # resolution it would buy half-pixel gains that DIS has anyway.
+                continue
             candidates = flow[None] + steps[:, None, None, :]
             choice = _argmin(
                 [
@@ -238,39 +255,47 @@ def block_match_both(
 
 
 def _select(
-    source: np.ndarray, target: np.ndarray, first: np.ndarray, second: np.ndarray, window: int
+    source: np.ndarray,
+    target: np.ndarray,
+    candidates: list[np.ndarray],
+    window: int,
+    static_margin: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per pixel, the candidate flow with the lower colour error averaged over ``window``;
-    and the chosen flow's own colour error per pixel (channels summed, not averaged)."""
-    first_pixels = _channel_sum(cv2.absdiff(source, _warp(target, first, cv2.INTER_LINEAR)))
-    second_pixels = _channel_sum(cv2.absdiff(source, _warp(target, second, cv2.INTER_LINEAR)))
+    """Per pixel, the candidate flow with the lowest colour error averaged over ``window``,
+    where zero motion also competes and wins unless another candidate beats it by more than
+    ``static_margin`` (so a flat static wall keeps still instead of following noise); and the
+    chosen flow's own colour error per pixel (channels summed, not averaged)."""
     size = (window, window)
-    first_error = cv2.boxFilter(first_pixels, -1, size, borderType=cv2.BORDER_REPLICATE)
-    second_error = cv2.boxFilter(second_pixels, -1, size, borderType=cv2.BORDER_REPLICATE)
-    second_wins = second_error < first_error
-    chosen = np.where(second_wins[:, :, None], second, first)
-    return chosen, np.where(second_wins, second_pixels, first_pixels)
-
-
-_POOL: list[ThreadPoolExecutor] = []
-
-
-def _pool() -> ThreadPoolExecutor:
-    """Two worker threads kept for the life of the process, one per flow direction: starting
-    threads for every pair cost more than some of the work they ran. A task given to it may
-    wait only for tasks submitted before it (FIFO: those have started)."""
-    if not _POOL:
-        _POOL.append(ThreadPoolExecutor(max_workers=2, thread_name_prefix="frameinterp-flow"))
-    return _POOL[0]
+    pixels = [
+        _channel_sum(cv2.absdiff(source, _warp(target, flow, cv2.INTER_LINEAR)))
+        for flow in candidates
+    ]
+    errors = [cv2.boxFilter(p, -1, size, borderType=cv2.BORDER_REPLICATE) for p in pixels]
+    if static_margin > 0:
+        still = _channel_sum(cv2.absdiff(source, target))
+        candidates = [*candidates, np.zeros_like(candidates[0])]
+        pixels.append(still)
+        errors.append(
+            cv2.boxFilter(still, -1, size, borderType=cv2.BORDER_REPLICATE)
+            - np.float32(static_margin)
+        )
+    if len(candidates) == 1:
+        return candidates[0], pixels[0]
+    choice = _argmin(errors)
+    return _pick(choice, candidates), _pick(choice, pixels)
 
 
 def estimate_flows(
-    image0: torch.Tensor, image1: torch.Tensor, options: FlowOptions | None = None
+    image0: torch.Tensor,
+    image1: torch.Tensor,
+    options: FlowOptions | None = None,
+    pool: Executor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Forward and backward flow (each 1×2×h×w, pixels) between two 1×3×h×w images in [0, 1].
 
     Runs on the CPU whatever the images' device, and returns CPU float32 tensors. The caller
-    chooses the resolution (see ``flow_scale``): pass already downscaled images.
+    chooses the resolution (see ``flow_scale``): pass already downscaled images. ``pool``: see
+    ``estimate_flows_and_errors``.
     """
     if image0.shape != image1.shape or image0.ndim != 4 or image0.shape[:2] != (1, 3):
         raise InvalidInputError(
@@ -280,31 +305,47 @@ def estimate_flows(
     rgb0, rgb1 = (
         image[0].detach().float().cpu().permute(1, 2, 0).numpy() for image in (image0, image1)
     )
-    forward, backward = estimate_flows_rgb(rgb0, rgb1, options)
+    forward, backward = estimate_flows_rgb(rgb0, rgb1, options, pool)
     return tuple(  # type: ignore[return-value]
         torch.from_numpy(flow).permute(2, 0, 1)[None].contiguous() for flow in (forward, backward)
     )
 
 
 def estimate_flows_rgb(
-    rgb0: np.ndarray, rgb1: np.ndarray, options: FlowOptions | None = None
+    rgb0: np.ndarray,
+    rgb1: np.ndarray,
+    options: FlowOptions | None = None,
+    pool: Executor | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``estimate_flows`` on h×w×3 float32 arrays in [0, 1]; returns two h×w×2 float32 flows.
-
-    The CPU engine's entry point: its frames are already host arrays in this layout.
-    """
-    forward, backward, _ = estimate_flows_and_errors(rgb0, rgb1, options)
+    """``estimate_flows`` on h×w×3 float32 arrays in [0, 1]; returns two h×w×2 float32 flows."""
+    forward, backward, _ = estimate_flows_and_errors(rgb0, rgb1, options, pool)
     return forward, backward
 
 
+class _Inline:
+    """An ``Executor`` stand-in that runs each task at once in the calling thread."""
+
+    def submit(self, task: Callable[..., T], *args: object) -> Future[T]:
+        future: Future[T] = Future()
+        future.set_result(task(*args))
+        return future
+
+
 def estimate_flows_and_errors(
-    rgb0: np.ndarray, rgb1: np.ndarray, options: FlowOptions | None = None
-) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
-    """``estimate_flows_rgb``, plus each flow's colour error where it was measured anyway.
+    rgb0: np.ndarray,
+    rgb1: np.ndarray,
+    options: FlowOptions | None = None,
+    pool: Executor | None = None,
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """``estimate_flows_rgb``, plus each chosen flow's colour error per pixel.
 
     The errors (h×w float32 each, forward then backward) are the per-pixel sums over the
-    channels of |source - target(p + flow(p))|, bilinear with edges repeated, that choosing
-    between DIS and block matching computed; ``None`` when block matching is off.
+    channels of |source - target(p + flow(p))|, bilinear with edges repeated.
+
+    ``pool``: an executor with at least two workers to run the two directions side by side
+    (DIS releases the GIL); the caller owns it (``ClassicInterpolator`` keeps one per engine).
+    Tasks given to it wait only for tasks submitted before them, so a FIFO pool of two
+    workers cannot deadlock. Without one, everything runs in the calling thread.
     """
     options = options or FlowOptions()
     if rgb0.shape != rgb1.shape or rgb0.ndim != 3 or rgb0.shape[2] != 3:
@@ -312,6 +353,7 @@ def estimate_flows_and_errors(
             "estimate_flows_rgb needs two h×w×3 arrays of the same size, got "
             f"{rgb0.shape} and {rgb1.shape}"
         )
+    runner: Executor | _Inline = pool if pool is not None else _Inline()
     rgb0 = np.clip(rgb0, 0.0, 1.0, dtype=np.float32)
     rgb1 = np.clip(rgb1, 0.0, 1.0, dtype=np.float32)
     grey0 = cv2.cvtColor(np.rint(rgb0 * 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
@@ -327,22 +369,24 @@ def estimate_flows_and_errors(
     # side. Block matching is many short OpenCV calls; two Python threads doing that spend
     # their time handing the GIL back and forth (measured: no faster than one thread), so
     # this thread does both directions' matching while DIS runs.
-    pool = _pool()
-    dis_forward = pool.submit(dis, grey0, grey1)
-    dis_backward = pool.submit(dis, grey1, grey0)
-    if not matching:
-        return dis_forward.result(), dis_backward.result(), None
-    pyramid0 = pyramid(rgb0, options.match_levels)
-    pyramid1 = pyramid(rgb1, options.match_levels)
-    candidate_forward, candidate_backward = block_match_both(
-        [(pyramid0, pyramid1), (pyramid1, pyramid0)], options
-    )
+    dis_forward = runner.submit(dis, grey0, grey1)
+    dis_backward = runner.submit(dis, grey1, grey0)
+    candidates_forward: list[np.ndarray] = []
+    candidates_backward: list[np.ndarray] = []
+    if matching:
+        pyramid0 = pyramid(rgb0, options.match_levels)
+        pyramid1 = pyramid(rgb1, options.match_levels)
+        candidates_forward, candidates_backward = (
+            [flow]
+            for flow in block_match_both([(pyramid0, pyramid1), (pyramid1, pyramid0)], options)
+        )
     window = options.selection_window
-    backward = pool.submit(
-        lambda: _select(pyramid1[0], pyramid0[0], dis_backward.result(), candidate_backward, window)
+    margin = options.static_margin
+    backward = runner.submit(
+        lambda: _select(rgb1, rgb0, [dis_backward.result(), *candidates_backward], window, margin)
     )
     forward, error_forward = _select(
-        pyramid0[0], pyramid1[0], dis_forward.result(), candidate_forward, window
+        rgb0, rgb1, [dis_forward.result(), *candidates_forward], window, margin
     )
     backward_flow, error_backward = backward.result()
     return forward, backward_flow, (error_forward, error_backward)

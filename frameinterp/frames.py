@@ -37,7 +37,7 @@ from frameinterp.progress_bar import ProgressBar
 from frameinterp.transfer import PIXEL_DTYPES, image_from_tensor, image_to_tensor
 
 if TYPE_CHECKING:
-    from frameinterp.pipeline import Progress
+    from frameinterp.progress_bar import JobProgress as Progress
 
 __all__ = ["check_times", "interpolate_frames"]
 
@@ -114,7 +114,7 @@ class _Run:
         self, colour0: torch.Tensor, colour1: torch.Tensor, times: list[float]
     ) -> list[torch.Tensor]:
         """The engine's frames for one pair; one progress step per frame where it can."""
-        from frameinterp.pipeline import Progress
+        from frameinterp.progress_bar import JobProgress as Progress
 
         engine = self.interpolator
         frame0 = colour0.to(engine.device, torch.float32).contiguous()

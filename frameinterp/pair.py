@@ -16,7 +16,7 @@ from frameinterp.frames import check_times, interpolate_frames
 from frameinterp.images import check_image_suffix, read_pixels, save_pixels
 
 if TYPE_CHECKING:
-    from frameinterp.pipeline import Progress
+    from frameinterp.progress_bar import JobProgress as Progress
 
 __all__ = ["evenly_spaced_times", "interpolate_pair", "plan_outputs"]
 

@@ -1,76 +1,53 @@
-"""The video job: decode thread → plan → interpolate → encode thread, with bounded queues.
+"""``interpolate_video``: one video file in, one out, through the conversion loop.
 
-Memory stays flat in the video's length: the decoder runs at most ``queue_size`` frames ahead,
-the interpolation step holds only the current pair, and the encoder at most ``queue_size`` frames
-behind. Frames stay numpy RGB arrays between stages; ``FrameTransfer`` (``frameinterp.transfer``)
-is the one place where they become engine tensors and back: each input frame is uploaded once
-(pinned, asynchronous copies on CUDA) and scaled on the device.
+This module only assembles the job: probe the input, decide the output name and time base,
+build the decoding source and the encoding sink, call ``convert.convert``, and summarise.
+The loop itself (planning, engine, bounded queues) is ``frameinterp.convert``.
 """
 
 from __future__ import annotations
 
+import json
 import math
-import os
 import time as clock
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from fractions import Fraction
 from pathlib import Path
-from typing import cast
+from typing import IO, Any
 
-import numpy as np
 import torch
 
-from frameinterp.engines import Interpolator, PreparingInterpolator, create_interpolator
-from frameinterp.errors import InvalidInputError, UnsupportedMediaError
+from frameinterp.convert import JobProgress, convert
+from frameinterp.decode import VideoReader
+from frameinterp.encode import StreamNotes, VideoWriter, default_extension
+from frameinterp.engines import Interpolator, create_interpolator
+from frameinterp.errors import InvalidInputError
 from frameinterp.files import check_output_path
-from frameinterp.memory import TRIM_EVERY, release_free_memory
-from frameinterp.timing import (
-    DEFAULT_SCENE_THRESHOLD,
-    DEFAULT_STATIC_THRESHOLD,
-    PlannedFrame,
-    Planner,
-    Request,
-    classify_interval,
-    common_time_base,
-    parse_rate,
-)
-from frameinterp.transfer import FrameTransfer
-from frameinterp.video import (
-    DecodedFrame,
-    EncodeSettings,
-    StreamNotes,
-    ThreadedConsumer,
-    VideoInfo,
-    VideoReader,
-    VideoWriter,
-    default_extension,
-    hardware_decoder,
-    probe,
-)
+from frameinterp.probe import VideoInfo, hardware_decoder, probe
+from frameinterp.progress_bar import ProgressBar
+from frameinterp.settings import ConversionSettings, output_record
+from frameinterp.timing import Request, common_time_base
 
 __all__ = [
+    "JobProgress",
     "Progress",
     "VideoSummary",
     "default_output_path",
     "interpolate_video",
     "make_request",
+    "resolve_settings",
 ]
+
+# The name lib's modules and ``frameinterp.Progress`` use for the one job-progress class.
+Progress = JobProgress
 
 # Largest numerator/denominator a container time base may have (int32 in FFmpeg).
 _MAX_TIME_BASE_TERM = 2**31 - 1
 _FALLBACK_TIME_BASE = Fraction(1, 1_000_000)
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Reported after each output frame: frames handed to the encoder, expected total, seconds."""
-
-    done: int
-    total: int
-    elapsed: float
+# The container tag that records what produced an output (``settings.output_record``).
+RECORD_TAG = "comment"
+RECORD_PREFIX = "frameinterp "
 
 
 @dataclass
@@ -95,25 +72,51 @@ class VideoSummary:
     streams: StreamNotes
     warnings: list[str] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)  # decode, interpolate, encode
+    lost_frames: int = 0  # frames the container announces that could not be decoded at all
+    expected_frames: int | None = None  # what the container announces, when it does
+    settings: ConversionSettings | None = None
 
     @property
     def frames_per_second(self) -> float:
         """Output frames produced per second of wall time."""
         return self.output_frames / self.seconds if self.seconds > 0 else 0.0
 
+    @property
+    def damaged(self) -> bool:
+        """Whether input frames were lost or damaged (the output misses or repeats some)."""
+        return self.corrupt_frames > 0 or self.lost_frames > 0
+
 
 def make_request(factor: int | None = None, fps: str | float | Fraction | None = None) -> Request:
     """Build a ``Request`` from CLI-style values; ``factor`` 2 when neither is given."""
-    if factor is not None and fps is not None:
-        raise InvalidInputError("give either --factor or --fps, not both")
-    if fps is not None:
-        return Request(fps=parse_rate(fps))
-    return Request(factor=2 if factor is None else factor)
+    return ConversionSettings(factor=factor, fps=fps, force=True).request
 
 
-def default_output_path(input_path: Path, request: Request, codec: str = "x264") -> Path:
-    """``clip.mp4`` → ``clip.2x.mp4`` (or ``clip.60fps.mp4``) beside the input."""
-    return input_path.with_name(f"{input_path.stem}.{request.label()}{default_extension(codec)}")
+def resolve_settings(
+    settings: ConversionSettings | None, options: dict[str, Any]
+) -> ConversionSettings:
+    """``settings`` with ``options`` (fields of ``ConversionSettings``) applied, validated."""
+    known = {item.name for item in fields(ConversionSettings) if item.init}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise InvalidInputError(
+            f"unknown option(s) {', '.join(unknown)}; expected settings among: "
+            f"{', '.join(sorted(known))}"
+        )
+    if settings is None:
+        return ConversionSettings(**options)
+    return settings.with_changes(**options) if options else settings
+
+
+def default_output_path(
+    input_path: Path, request: Request | ConversionSettings, codec: str = "x264"
+) -> Path:
+    """``clip.mp4`` → ``clip.2x.mp4`` (``clip.60fps.mp4``, ``clip.4x-slow.mp4``) beside it."""
+    if isinstance(request, ConversionSettings):
+        label, codec = request.label(), request.codec
+    else:
+        label = request.label()
+    return input_path.with_name(f"{input_path.stem}.{label}{default_extension(codec)}")
 
 
 def _time_base(info: VideoInfo, request: Request, scale: Fraction) -> tuple[Fraction, bool]:
@@ -134,337 +137,6 @@ def _time_base(info: VideoInfo, request: Request, scale: Fraction) -> tuple[Frac
     return exact, True
 
 
-class _Engine:
-    """Runs the interpolator pair by pair; uploads each input frame once.
-
-    With ``flow_workers`` > 0 and an engine that can split its work
-    (``PreparingInterpolator``), the per-pair work (optical flow) of the next pairs runs in a
-    thread pool while the current pair renders: ``prefetch`` is called as frames are decoded,
-    ``between`` collects the result. Outputs are identical either way.
-    """
-
-    def __init__(self, interpolator: Interpolator, flow_workers: int = 0) -> None:
-        self.interpolator = interpolator
-        self.seconds = 0.0
-        self.frames = 0
-        self.prefetched = 0  # pairs whose preparation ran ahead in a worker
-        self.transfer = FrameTransfer(interpolator.device)
-        self._cache: dict[int, torch.Tensor] = {}
-        self._pending: dict[tuple[int, int], Future[object]] = {}
-        self._pool: ThreadPoolExecutor | None = None
-        if flow_workers > 0 and isinstance(interpolator, PreparingInterpolator):
-            self._pool = ThreadPoolExecutor(flow_workers, thread_name_prefix="frameinterp-flow")
-        self.lookahead = flow_workers if self._pool is not None else 0
-
-    def tensor(self, frame: DecodedFrame) -> torch.Tensor:
-        if frame.index not in self._cache:
-            oldest = frame.index - self.lookahead - 1  # the pair being rendered starts here
-            self._cache = {i: tensor for i, tensor in self._cache.items() if i >= oldest}
-            self._cache[frame.index] = self.transfer.upload(frame.image)
-        return self._cache[frame.index]
-
-    def prefetch(self, left: DecodedFrame, right: DecodedFrame) -> None:
-        """Start preparing the pair (left, right) in the pool, if there is one."""
-        if self._pool is None or (left.index, right.index) in self._pending:
-            return
-        engine = cast(PreparingInterpolator, self.interpolator)
-        first, second = self.tensor(left), self.tensor(right)
-        self._pending[(left.index, right.index)] = self._pool.submit(
-            _prepare_without_grad, engine, first, second
-        )
-
-    def between(
-        self, left: DecodedFrame, right: DecodedFrame, times: list[Fraction]
-    ) -> list[np.ndarray]:
-        started = clock.perf_counter()
-        first, second = self.tensor(left), self.tensor(right)
-        pending = self._pending.pop((left.index, right.index), None)
-        with torch.inference_mode():
-            if pending is not None:
-                engine = cast(PreparingInterpolator, self.interpolator)
-                results = engine.render(pending.result(), first, second, [float(t) for t in times])
-                self.prefetched += 1
-            else:
-                results = self.interpolator.interpolate(first, second, [float(t) for t in times])
-        if len(results) != len(times):
-            raise RuntimeError(
-                f"engine {self.interpolator.name!r} returned {len(results)} frames for "
-                f"{len(times)} times"
-            )
-        images = [self.transfer.download(result, left.image.dtype) for result in results]
-        self.seconds += clock.perf_counter() - started
-        self.frames += len(images)
-        self._cancel_before(left.index)
-        return images
-
-    def _cancel_before(self, index: int) -> None:
-        """Cancel preparations no later pair can use (uploads are bounded in ``tensor``)."""
-        for key in [key for key in self._pending if key[0] < index]:
-            self._pending.pop(key).cancel()
-
-    def close(self) -> None:
-        if self._pool is not None:
-            for future in self._pending.values():
-                future.cancel()
-            self._pool.shutdown(wait=True)
-            self._pending.clear()
-
-
-def default_flow_workers(device: torch.device, requested: int | None) -> int:
-    """``requested``, else 1 on the CPU and a quarter of the cores (1 to 4) beside a GPU.
-
-    On a 2-core CPU one worker measured 5-15% more output frames per second than none and no
-    less than two (480p and 720p, classic engine); a GPU needs several to be kept busy.
-    """
-    if requested is not None:
-        if requested < 0:
-            raise InvalidInputError(f"--flow-workers must be 0 or more, got {requested}")
-        return requested
-    if device.type == "cpu":
-        return 1
-    return max(1, min(4, (os.cpu_count() or 4) // 4))
-
-
-def _prepare_without_grad(
-    engine: PreparingInterpolator, first: torch.Tensor, second: torch.Tensor
-) -> object:
-    with torch.inference_mode():
-        return engine.prepare(first, second)
-
-
-def _looking_ahead(
-    frames: Iterable[DecodedFrame], engine: _Engine, planner: Planner
-) -> Iterator[DecodedFrame]:
-    """Yield ``frames`` in order, ``engine.lookahead`` frames late, prefetching every pair that
-    will be interpolated (not cuts or static intervals) as soon as both its frames are in."""
-    window: deque[DecodedFrame] = deque()
-    previous: DecodedFrame | None = None
-    for frame in frames:
-        if previous is not None and engine.lookahead:
-            kind = classify_interval(
-                frame.measure, planner.scene_threshold, planner.static_threshold
-            )
-            if kind == "motion":
-                engine.prefetch(previous, frame)
-        previous = frame
-        window.append(frame)
-        if len(window) > engine.lookahead:
-            yield window.popleft()
-    yield from window
-
-
-def _render(
-    planned: list[PlannedFrame], frames: dict[int, DecodedFrame], engine: _Engine
-) -> list[tuple[Fraction, np.ndarray]]:
-    """Turn planned frames into (time, image); one engine call per pair for all its times."""
-    wanted: dict[tuple[int, int], list[Fraction]] = {}
-    for frame in planned:
-        if frame.source is None:
-            wanted.setdefault((frame.left, frame.right), []).append(frame.t)
-    made: dict[tuple[int, int, Fraction], np.ndarray] = {}
-    for (left, right), times in wanted.items():
-        images = engine.between(frames[left], frames[right], times)
-        for t, image in zip(times, images, strict=True):
-            made[(left, right, t)] = image
-    rendered = []
-    for frame in planned:
-        if frame.source is not None:
-            rendered.append((frame.time, frames[frame.source].image))
-        else:
-            rendered.append((frame.time, made[(frame.left, frame.right, frame.t)]))
-    return rendered
-
-
-def interpolate_video(
-    input_path: str | Path,
-    output_path: str | Path | None = None,
-    *,
-    factor: int | None = None,
-    fps: str | float | Fraction | None = None,
-    slowdown: bool = False,
-    engine: str = "classic",
-    device: str = "auto",
-    weights: str | Path | None = None,
-    codec: str = "x264",
-    crf: int | None = None,
-    preset: str | None = None,
-    scene_threshold: float | None = DEFAULT_SCENE_THRESHOLD,
-    static_threshold: float | None = DEFAULT_STATIC_THRESHOLD,
-    keep_audio: bool | None = None,
-    overwrite: bool = False,
-    progress: Callable[[Progress], None] | None = None,
-    interpolator: Interpolator | None = None,
-    max_frames: int | None = None,
-    queue_size: int = 8,
-    hwaccel: str | None = None,
-    flow_workers: int | None = None,
-) -> VideoSummary:
-    """Make a video smoother (``factor`` N or target ``fps``) or slower (``slowdown``).
-
-    By default the output lasts as long as the input, at ``factor`` × its frame rate (or
-    ``fps``), with audio and subtitles copied. With ``slowdown`` the output plays at the input's
-    rate, so it lasts ``factor`` times longer (or ``fps`` / input rate); audio is then dropped
-    unless ``keep_audio`` is set (it would no longer be in sync; it is never stretched).
-    ``scene_threshold``/``static_threshold`` of ``None`` switch cut / duplicate detection off.
-    ``interpolator`` overrides ``engine`` and ``device`` with a ready engine object.
-    ``max_frames`` converts only the first that many input frames (a quick preview; audio is
-    cut at the same time). ``hwaccel`` (e.g. ``"cuda"``) decodes with PyAV's hardware decoder
-    when a trial decode works, and otherwise falls back to the CPU with a warning.
-    ``flow_workers`` threads prepare the next pairs (optical flow) while the current one
-    renders; ``None`` means one on the CPU and a few beside a GPU.
-    The output is written under a temporary name and renamed when complete: an error or Ctrl-C
-    leaves nothing behind.
-    """
-    started = clock.perf_counter()
-    source = Path(input_path)
-    request = make_request(factor, fps)
-    if max_frames is not None and max_frames < 2:
-        raise InvalidInputError(f"--frames must be at least 2, got {max_frames}")
-    settings = EncodeSettings(codec=codec, crf=crf, preset=preset)
-    info = probe(source)
-    output = (
-        Path(output_path)
-        if output_path is not None
-        else default_output_path(source, request, codec)
-    )
-    check_output_path(output, (source,), overwrite)
-    if interpolator is None:
-        interpolator = create_interpolator(engine, device, weights=weights)
-
-    output_rate = request.output_rate(info.rate)
-    scale = output_rate / info.rate if slowdown else Fraction(1)
-    nominal_rate = info.rate if slowdown else output_rate
-    time_base, exact = _time_base(info, request, scale)
-    warnings: list[str] = []
-    decoder = None
-    if hwaccel is not None:
-        decoder, reason = hardware_decoder(source, hwaccel)
-        if decoder is None:
-            warnings.append(f"--hwaccel {hwaccel}: {reason}; decoding on the CPU instead")
-    if not exact:
-        warnings.append("output times rounded to the microsecond (the exact time base is too fine)")
-    keep = (not slowdown) if keep_audio is None else keep_audio
-    total = _expected_outputs(info, request)
-    if max_frames is not None:
-        total = min(total, _expected_outputs(info, request, max_frames))
-
-    planner = Planner(request, scene_threshold=scene_threshold, static_threshold=static_threshold)
-    runner = _Engine(interpolator, default_flow_workers(interpolator.device, flow_workers))
-    writer = VideoWriter(
-        output,
-        info,
-        settings=settings,
-        rate=nominal_rate,
-        time_base=time_base,
-        keep_audio=keep,
-        keep_subtitles=keep,
-    )
-    if slowdown and info.audio_codecs and not keep:
-        warnings.append("audio dropped: slow motion changes the duration, so it would not match")
-    encode_seconds = [0.0]
-
-    def encode(item: tuple[Fraction, np.ndarray]) -> None:
-        begun = clock.perf_counter()
-        when, image = item
-        writer.write(image, info.start + (when - info.start) * scale)
-        encode_seconds[0] += clock.perf_counter() - begun
-
-    done = 0
-    held: dict[int, DecodedFrame] = {}
-    last: DecodedFrame | None = None
-    previous_time: Fraction | None = None
-    encoder: ThreadedConsumer[tuple[Fraction, np.ndarray]] | None = None
-    reader: VideoReader | None = None
-    try:
-        encoder = ThreadedConsumer(encode, maxsize=queue_size, name="frameinterp-encode")
-        reader = VideoReader(info, queue_size=queue_size, measure=True, hwaccel=decoder)
-        for decoded in _looking_ahead(reader, runner, planner):
-            if decoded.index % TRIM_EVERY == TRIM_EVERY - 1:
-                release_free_memory()
-            planned = planner.push(decoded.time, decoded.measure)
-            if planned is None:  # reader already drops non-increasing times; kept for safety
-                continue
-            held = {index: frame for index, frame in held.items() if index == decoded.index - 1}
-            held[decoded.index] = decoded
-            for when, image in _render(planned, held, runner):
-                encoder.put((when, image))
-                done += 1
-                if progress is not None:
-                    progress(Progress(done, max(total, done), clock.perf_counter() - started))
-            previous_time = last.time if last is not None else None
-            last = decoded
-            if max_frames is not None and planner.count >= max_frames:
-                break
-        if last is None or planner.count == 0:
-            raise UnsupportedMediaError(f"{str(source)!r} has no decodable video frames")
-        if planner.count < 2:
-            raise UnsupportedMediaError(
-                f"{str(source)!r} has only one frame; interpolation needs at least two"
-            )
-        end = last.time + _last_duration(last, previous_time, info)
-        for when, image in _render(planner.finish(end), held, runner):
-            encoder.put((when, image))
-            done += 1
-            if progress is not None:
-                progress(Progress(done, max(total, done), clock.perf_counter() - started))
-        encoder.finish()
-        writer.commit(None if max_frames is None else info.start + (end - info.start) * scale)
-    except BaseException:
-        runner.close()
-        if reader is not None:
-            reader.close()
-        if encoder is not None:
-            encoder.abandon()
-        writer.abort()
-        raise
-    runner.close()
-    reader.close()
-
-    stats = reader.stats
-    affected = stats.affected_frames
-    if affected:
-        warnings.append(
-            f"{affected} input frame(s) lost or damaged by corrupt data "
-            f"({stats.bad_packets} unreadable packet(s)); the rest was converted"
-        )
-    if stats.skipped_times:
-        warnings.append(f"{stats.skipped_times} frame(s) with out-of-order timestamps skipped")
-    input_duration = float(end - info.start)
-    return VideoSummary(
-        input=source,
-        output=output,
-        engine=interpolator.name,
-        device=str(interpolator.device),
-        input_frames=planner.count,
-        output_frames=writer.frames_written,
-        interpolated_frames=runner.frames,
-        input_rate=info.rate,
-        output_rate=nominal_rate,
-        input_duration=input_duration,
-        output_duration=input_duration * float(scale),
-        seconds=clock.perf_counter() - started,
-        scene_cuts=planner.kinds["cut"],
-        static_intervals=planner.kinds["static"],
-        corrupt_frames=affected,
-        streams=writer.notes,
-        warnings=warnings,
-        stage_seconds={
-            "decode": stats.seconds,
-            "interpolate": runner.seconds,
-            "encode": encode_seconds[0],
-        },
-    )
-
-
-def _last_duration(last: DecodedFrame, previous: Fraction | None, info: VideoInfo) -> Fraction:
-    """How long the last frame is shown: its own duration, else the last interval, else 1/rate."""
-    if last.duration is not None and last.duration > 0:
-        return last.duration
-    if previous is not None:
-        return last.time - previous
-    return 1 / info.rate
-
-
 def _expected_outputs(info: VideoInfo, request: Request, frames: int | None = None) -> int:
     """Output frames a progress bar should expect (estimate from container metadata)."""
     if request.factor is not None:
@@ -473,3 +145,162 @@ def _expected_outputs(info: VideoInfo, request: Request, frames: int | None = No
     if frames is None and info.duration is not None:
         return math.ceil(info.duration * request.fps)
     return math.ceil((frames or info.estimated_frames()) / info.rate * request.fps)
+
+
+def interpolate_video(
+    input_path: str | Path | IO[bytes],
+    output_path: str | Path | None = None,
+    settings: ConversionSettings | None = None,
+    *,
+    interpolator: Interpolator | None = None,
+    device: str | torch.device | None = None,
+    on_progress: Callable[[JobProgress], None] | None = None,
+    progress: bool = False,
+    **options: Any,
+) -> VideoSummary:
+    """Make a video smoother (``factor`` N or target ``fps``) or slower (``slowdown``).
+
+    ``settings`` (``ConversionSettings``) holds every choice; keyword ``options`` are its
+    fields, for short calls (``interpolate_video("clip.mp4", factor=4)``) or to change a few
+    fields of ``settings``. By default the output lasts as long as the input, at ``factor`` ×
+    its frame rate (or ``fps``), with audio and subtitles copied, named ``clip.2x.mp4`` beside
+    the input; ``output_path`` may be a file or an existing folder (default name inside it).
+    ``interpolator`` overrides the settings' engine and ``device`` with a ready engine object.
+    ``on_progress`` is called after every output frame; ``progress=True`` shows a
+    ``tqdm.auto`` bar instead. The output is written under a temporary name and renamed when
+    complete: an error or interrupt leaves nothing behind. Damaged input is converted as far
+    as it decodes, and ``VideoSummary.damaged`` / ``lost_frames`` say so.
+    """
+    started = clock.perf_counter()
+    if device is not None:
+        options["device"] = str(device)
+    settings = resolve_settings(settings, options)
+    info = probe(input_path)
+    source_path = info.path
+    settings.check_rate(info.rate)
+    request = settings.request
+    if output_path is None:
+        if info.data is not None:
+            raise InvalidInputError("an in-memory input needs an output_path")
+        output = default_output_path(source_path, settings)
+    else:
+        output = Path(output_path)
+        if output.is_dir():
+            output = default_output_path(output / source_path.name, settings)
+    check_output_path(output, (source_path,) if info.data is None else (), settings.overwrite)
+    if interpolator is None:
+        interpolator = create_interpolator(
+            settings.engine, settings.device, weights=settings.weights
+        )
+
+    output_rate = request.output_rate(info.rate)
+    scale = output_rate / info.rate if settings.slowdown else Fraction(1)
+    nominal_rate = info.rate if settings.slowdown else output_rate
+    time_base, exact = _time_base(info, request, scale)
+    warnings: list[str] = []
+    decoder = None
+    if settings.hwaccel is not None:
+        decoder, reason = hardware_decoder(info, settings.hwaccel)
+        if decoder is None:
+            warnings.append(f"--hwaccel {settings.hwaccel}: {reason}; decoding on the CPU instead")
+    if not exact:
+        warnings.append("output times rounded to the microsecond (the exact time base is too fine)")
+    keep = settings.keeps_audio()
+    total = _expected_outputs(info, request)
+    if settings.max_frames is not None:
+        total = min(total, _expected_outputs(info, request, settings.max_frames))
+
+    record_source = source_path if info.data is None else None
+    writer = VideoWriter(
+        output,
+        info,
+        settings=settings.encode,
+        rate=nominal_rate,
+        time_base=time_base,
+        keep_audio=keep,
+        keep_subtitles=keep,
+        metadata={RECORD_TAG: RECORD_PREFIX + json.dumps(output_record(record_source, settings))},
+    )
+    if settings.slowdown and info.audio_codecs and not keep:
+        warnings.append("audio dropped: slow motion changes the duration, so it would not match")
+    try:
+        reader = VideoReader(info, queue_size=settings.queue_size, measure=True, hwaccel=decoder)
+    except BaseException:
+        writer.abort()
+        raise
+    with ProgressBar(progress, source_path.name, on_progress, total=total) as bar:
+        result = convert(
+            reader,
+            writer,
+            settings,
+            interpolator,
+            on_progress=bar,
+            expected_outputs=total,
+            name=repr(str(source_path)),
+        )
+
+    stats = reader.stats
+    affected = stats.affected_frames
+    lost, expected = _lost_frames(info, reader, result.end)
+    if lost > affected:
+        counted = (
+            "frames the container announces"
+            if info.frame_count
+            else ("frames the container's duration implies (about)")
+        )
+        warnings.append(
+            f"{lost} of {expected} {counted} could not be decoded (the file is truncated or "
+            "damaged); the output covers only what could be read"
+        )
+    elif affected:
+        warnings.append(
+            f"{affected} input frame(s) lost or damaged by corrupt data "
+            f"({stats.bad_packets} unreadable packet(s)); the rest was converted"
+        )
+    if stats.skipped_times:
+        warnings.append(f"{stats.skipped_times} frame(s) with out-of-order timestamps skipped")
+    if writer.downgrade:
+        warnings.append(f"output is {writer.pixel_format}: {writer.downgrade}")
+    input_duration = float(result.end - result.start)
+    return VideoSummary(
+        input=source_path,
+        output=output,
+        engine=interpolator.name,
+        device=str(interpolator.device),
+        input_frames=result.input_frames,
+        output_frames=writer.frames_written,
+        interpolated_frames=result.interpolated_frames,
+        input_rate=info.rate,
+        output_rate=nominal_rate,
+        input_duration=input_duration,
+        output_duration=input_duration * float(scale),
+        seconds=clock.perf_counter() - started,
+        scene_cuts=result.scene_cuts,
+        static_intervals=result.static_intervals,
+        corrupt_frames=affected,
+        streams=writer.notes,
+        warnings=warnings,
+        stage_seconds={"decode": stats.seconds, **result.stage_seconds},
+        lost_frames=max(lost, affected),
+        expected_frames=expected,
+        settings=settings,
+    )
+
+
+def _lost_frames(info: VideoInfo, reader: VideoReader, end: Fraction) -> tuple[int, int | None]:
+    """Frames the container announces (count, else duration) that never decoded.
+
+    Only for a source decoded to its end; a frame or two of slack absorbs containers whose
+    duration is rounded. Returns (lost, announced).
+    """
+    stats = reader.stats
+    if not stats.finished:
+        return 0, None
+    decoded = stats.frames + stats.skipped_times
+    if info.frame_count:
+        return max(0, info.frame_count - decoded), info.frame_count
+    if info.duration is not None:
+        missing = (info.start + info.duration - end) * info.rate
+        if missing > 2:
+            return round(missing), decoded + round(missing)
+    return 0, None

@@ -8,8 +8,22 @@ its own rich display through ``on_progress`` and leaves ``progress`` off.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    """The one progress report of library jobs: work done, expected total (an estimate), seconds.
+
+    Videos and image sequences count output frames, ``evaluate`` triplets, ``interpolate_frames``
+    rendered times.
+    """
+
+    done: int
+    total: int
+    elapsed: float
 
 
 class Report(Protocol):

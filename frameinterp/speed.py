@@ -22,11 +22,13 @@ import av
 import numpy as np
 import torch
 
+from frameinterp.decode import VideoReader
+from frameinterp.encode import EncodeSettings, VideoWriter
 from frameinterp.engines import create_interpolator, resolve_device
 from frameinterp.errors import InvalidInputError
 from frameinterp.pipeline import interpolate_video
+from frameinterp.probe import probe
 from frameinterp.transfer import FrameTransfer
-from frameinterp.video import EncodeSettings, VideoReader, VideoWriter, probe
 
 SIZES = {"480p": (854, 480), "720p": (1280, 720), "1080p": (1920, 1080), "4k": (3840, 2160)}
 
@@ -93,16 +95,19 @@ def make_clip(source: Path, target: Path, size: str | tuple[int, int], frames: i
         raise InvalidInputError(f"unknown size {size!r}; expected one of {', '.join(SIZES)}")
     width, height = SIZES[size] if isinstance(size, str) else size
     info = probe(source)
-    with av.open(str(source)) as container, av.open(str(target), "w") as output:
-        stream = output.add_stream("libx264", rate=info.rate, options={"crf": "12"})
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for index, frame in enumerate(container.decode(video=0)):
-            if index >= frames:
-                break
-            scaled = frame.reformat(width=width, height=height, format="yuv420p")
-            scaled.pts, scaled.time_base = index, Fraction(1) / info.rate
-            output.mux(stream.encode(scaled))
-        output.mux(stream.encode(None))
+    writer = VideoWriter.for_frames(
+        target, width=width, height=height, rate=info.rate, settings=EncodeSettings(crf=12)
+    )
+    try:
+        with av.open(str(source)) as container:
+            for index, frame in enumerate(container.decode(video=0)):
+                if index >= frames:
+                    break
+                scaled = frame.reformat(width=width, height=height, format="yuv420p")
+                writer.write(scaled, Fraction(index) / info.rate)
+        writer.commit()
+    finally:
+        writer.abort()
     return target
 
 

@@ -8,6 +8,7 @@ average blends foreground and background, linear and softmax weighting keep the 
 from __future__ import annotations
 
 import os
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -15,7 +16,7 @@ import numpy as np
 import torch
 
 from frameinterp.errors import InvalidInputError, OutputError
-from frameinterp.files import check_output_folder, temporary_path, write_atomically
+from frameinterp.files import check_output_folder, write_atomically
 from frameinterp.flo import read_flo
 from frameinterp.images import IMAGE_SUFFIXES, load_image
 from frameinterp.ops import backwarp, softsplat
@@ -120,7 +121,7 @@ def _write_clip(
     path: Path, results: dict[str, list[torch.Tensor]], times: list[float], width: int
 ) -> None:
     """The modes side by side, one frame per time, as H.264 (temporary name, then rename)."""
-    import av
+    from frameinterp.encode import VideoWriter
 
     frames = []
     for step, t in enumerate(times):
@@ -129,15 +130,10 @@ def _write_clip(
         )
         frames.append(np.concatenate(np.split(cells, len(results), axis=0), axis=1))
     height, clip_width = (side - side % 2 for side in frames[0].shape[:2])  # 4:2:0 needs even
-    temporary = temporary_path(path)
+    writer = VideoWriter.for_frames(path, width=clip_width, height=height, rate=Fraction(10))
     try:
-        with av.open(str(temporary), "w", format="mp4") as container:
-            stream = container.add_stream("libx264", rate=10)
-            stream.width, stream.height, stream.pix_fmt = clip_width, height, "yuv420p"
-            for bgr in frames:
-                rgb = np.ascontiguousarray(bgr[:height, :clip_width, ::-1])
-                container.mux(stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
-            container.mux(stream.encode(None))
-        os.replace(temporary, path)
+        for step, bgr in enumerate(frames):
+            writer.write(np.ascontiguousarray(bgr[:height, :clip_width, ::-1]), Fraction(step, 10))
+        writer.commit()
     finally:
-        temporary.unlink(missing_ok=True)
+        writer.abort()

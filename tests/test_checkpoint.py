@@ -6,6 +6,7 @@ import ast
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -120,6 +121,56 @@ def test_pickle_with_code_is_refused(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="not plain tensor data"):
         load_checkpoint(path)
     assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "described"),
+    [
+        (b"", "an empty file"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "a PNG image"),
+        (b"<!DOCTYPE html><html><body>Not found</body></html>", "an HTML page"),
+        (b"netFlow.netFirst.weight 1 2 3\n", "a text file"),
+    ],
+    ids=["empty", "png", "html", "text"],
+)
+def test_not_a_checkpoint_says_what_it_is(tmp_path: Path, content: bytes, described: str) -> None:
+    path = tmp_path / "network-lf.pytorch"
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError) as raised:
+        load_checkpoint(path)
+    message = str(raised.value)
+    assert "is not a PyTorch checkpoint or a .safetensors file" in message
+    assert described in message
+    assert "weights_only" not in message and "trust" not in message
+
+
+def test_objects_are_refused_without_advice_to_unlock_them(tmp_path: Path) -> None:
+    # PyTorch's own message advises weights_only=False; ours names the object and stops there.
+    path = tmp_path / "objects.pt"
+    torch.save({"netFlow.netFirst.weight": np.zeros(3)}, path)
+    with pytest.raises(CheckpointError) as raised:
+        load_checkpoint(path)
+    message = str(raised.value)
+    assert "not plain tensor data" in message and "numpy" in message
+    assert "weights_only" not in message and "trust" not in message
+
+
+def test_damaged_archive_is_refused(tmp_path: Path) -> None:
+    import zipfile
+
+    path = tmp_path / "damaged.pt"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("notes.txt", "not a checkpoint")
+    with pytest.raises(CheckpointError, match="zip archive but not a readable PyTorch checkpoint"):
+        load_checkpoint(path)
+
+
+def test_safetensors_is_recognised_by_content(tmp_path: Path) -> None:
+    # A .safetensors file saved under the published name still loads (read as safetensors).
+    torch.manual_seed(3)
+    path = tmp_path / "network-lf.pytorch"
+    save_weights(SoftsplatNetwork(), path)
+    load_checkpoint(path)
 
 
 def test_safetensors_round_trip(tmp_path: Path) -> None:

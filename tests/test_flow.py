@@ -109,3 +109,35 @@ def test_exception() -> None:
         estimate_flows(torch.rand(3, 32, 32), torch.rand(3, 32, 32))
     with pytest.raises(InvalidInputError, match="at least 16"):
         flow_scale(100, 100, max_side=8)
+
+
+def test_pool_or_not_gives_the_same_flow(texture: torch.Tensor) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    image0 = _translated(texture, 0, 0)
+    image1 = _translated(texture, 5, 2)
+    alone = estimate_flows(image0, image1)
+    with ThreadPoolExecutor(2) as pool:
+        pooled = estimate_flows(image0, image1, pool=pool)
+    for ours, theirs in zip(alone, pooled, strict=True):
+        assert torch.equal(ours, theirs)
+
+
+def test_static_margin_keeps_a_still_noisy_wall_still(texture: torch.Tensor) -> None:
+    """A static flat wall with camera noise: zero motion explains it (up to the noise), so with
+    a static margin the flow there is exactly zero, while real motion is still found."""
+    rng = np.random.default_rng(1)
+    wall = np.full((96, 128, 3), 0.5, dtype=np.float32)
+    moving = texture[:, :48, :48].permute(1, 2, 0).numpy()
+    image0, image1 = wall.copy(), wall.copy()
+    image0[24:72, 8:56] = moving
+    image1[24:72, 14:62] = moving  # 6 px to the right
+    image0 += rng.normal(0, 0.01, image0.shape).astype(np.float32)
+    image1 += rng.normal(0, 0.01, image1.shape).astype(np.float32)
+    from frameinterp.flow import estimate_flows_rgb
+
+    drifting, _ = estimate_flows_rgb(image0, image1, FlowOptions())
+    assert np.abs(drifting[:, 80:]).max() > 1.0  # without it the noise moves the wall
+    forward, _ = estimate_flows_rgb(image0, image1, FlowOptions(static_margin=0.03))
+    assert np.abs(forward[:, 80:]).max() == 0.0  # the wall right of the object
+    assert np.abs(np.median(forward[32:64, 16:48].reshape(-1, 2), axis=0) - [6, 0]).max() < 0.5

@@ -11,19 +11,13 @@ import numpy as np
 import pytest
 from video_clips import make_clip, make_damaged_clip, picture, stream_seconds, with_subtitles
 
+from frameinterp.decode import VideoReader
+from frameinterp.encode import EncodeSettings, StreamNotes, VideoWriter
 from frameinterp.errors import InputNotFoundError, OutputError, UnsupportedMediaError
 from frameinterp.files import check_output_path
+from frameinterp.probe import VideoInfo, probe
+from frameinterp.scene import frame_signature, measure_change
 from frameinterp.timing import DEFAULT_SCENE_THRESHOLD, DEFAULT_STATIC_THRESHOLD, classify_interval
-from frameinterp.video import (
-    EncodeSettings,
-    StreamNotes,
-    VideoInfo,
-    VideoReader,
-    VideoWriter,
-    frame_signature,
-    measure_change,
-    probe,
-)
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "cup.mp4"
 
@@ -281,9 +275,9 @@ def test_signature_and_measure_ranges() -> None:
 
 def test_exception_read_only_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Read-only folders, simulated: the tests may run as root, who can write anywhere."""
-    import frameinterp.video as video_module
+    import frameinterp.files as files_module
 
-    monkeypatch.setattr(video_module.os, "access", lambda path, mode: False)
+    monkeypatch.setattr(files_module.os, "access", lambda path, mode: False)
     with pytest.raises(OutputError, match="not writable"):
         check_output_path(tmp_path / "out.mp4", (), False)
 

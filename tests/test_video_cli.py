@@ -11,7 +11,7 @@ from pathlib import Path
 import av
 import pytest
 from typer.testing import CliRunner
-from video_clips import make_clip, read_video
+from video_clips import make_clip, make_truncated_clip, read_video
 
 from frameinterp.cli import app
 
@@ -43,10 +43,10 @@ def test_slowmo_quiet_fps_and_slowdown(tmp_path: Path) -> None:
     )  # fmt: skip
     assert (code, out, err) == (0, "", "")
     assert len(read_video(tmp_path / "a.mp4")[0]) == 30
-    code, out, _ = invoke(
+    code, out, err = invoke(
         "slowmo", str(clip), "--engine", "blend", "--slowdown", "-o", str(tmp_path / "b.mp4")
     )
-    assert code == 0 and "audio dropped" in out
+    assert code == 0 and "audio dropped" in err  # warnings go to stderr
     with av.open(str(tmp_path / "b.mp4")) as container:
         assert not container.streams.audio
 
@@ -231,15 +231,221 @@ def test_preview_reports_no_corruption_and_hwaccel_falls_back(tmp_path):
     """A --frames preview stops inside a threaded decoder: packets in flight are not 'lost'.
     --hwaccel with a device that cannot decode here still converts, on the CPU, and says so."""
     from frameinterp.pipeline import interpolate_video
-    from frameinterp.video import hardware_decoder
+    from frameinterp.probe import hardware_decoder
 
     sample = Path(__file__).resolve().parents[1] / "samples" / "cup.mp4"
-    accel, reason = hardware_decoder(sample, "no-such-device")
+    # An FFmpeg device type this build does not offer (an unknown name is refused up front).
+    accel, reason = hardware_decoder(sample, "vdpau")
     assert accel is None and "hardware decoders" in reason
     summary = interpolate_video(
         sample, tmp_path / "out.mp4", engine="blend", device="cpu", max_frames=4,
-        hwaccel="no-such-device",
+        hwaccel="vdpau",
     )  # fmt: skip
     assert summary.corrupt_frames == 0
     assert summary.input_frames == 4 and summary.output_frames == 8
-    assert any("--hwaccel no-such-device" in warning for warning in summary.warnings)
+    assert any("--hwaccel vdpau" in warning for warning in summary.warnings)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--preset", "ultraslow"], "unknown --preset 'ultraslow' for x264"),
+        (["--scene-threshold", "-1"], "--scene-threshold must be between 0 and 1"),
+        (["--codec", "prores", "--crf", "20"], "--crf does not apply to --codec prores"),
+        (["--codec", "ffv1", "--preset", "slow"], "--preset does not apply to --codec ffv1"),
+        (["--hwaccel", "gpu"], "unknown --hwaccel 'gpu'"),
+        (["--fps", "5000"], "more than any container or player handles"),
+        (["--factor", "100"], "2400 fps (24 fps input × factor)"),
+    ],
+)
+def test_exception_options_that_do_not_apply(
+    tmp_path: Path, arguments: list[str], message: str
+) -> None:
+    """Values out of range or that do not apply are refused up front, in one line."""
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, 4)
+    code, out, err = invoke("slowmo", str(clip), "--engine", "blend", *arguments)
+    assert code == 2, err
+    assert message in err and err.count("\n") == 1 and out == ""
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["clip.mp4"]
+
+
+def test_absurd_rate_allowed_with_force(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, 3)
+    code, _, err = invoke(
+        "slowmo", str(clip), "--engine", "blend", "-f", "50", "--force", "--frames", "2", "-q"
+    )
+    assert code == 0, err
+    assert len(read_video(tmp_path / "clip.50x.mp4")[0]) == 100
+
+
+def test_output_folder_and_names_that_say_what_the_file_is(tmp_path: Path) -> None:
+    """-o with an existing folder puts the default name in it; slow motion says so in it."""
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, 4)
+    out = tmp_path / "out"
+    out.mkdir()
+    for extra, name in (([], "clip.4x.mp4"), (["--slowdown"], "clip.4x-slow.mp4")):
+        code, _, err = invoke(
+            "slowmo", str(clip), "--engine", "blend", "-f", "4", "-o", str(out), *extra, "-q"
+        )
+        assert code == 0, err
+        assert (out / name).exists()
+    code, _, err = invoke(
+        "slowmo", str(clip), "--engine", "blend", "-f", "4", "-o", str(out), "--overwrite", "-q"
+    )
+    assert code == 0, err  # replaces out/clip.4x.mp4, never "Could not determine output format"
+
+
+def test_help_flags_and_usage_lines() -> None:
+    for command, argument in (("slowmo", "{input}"), ("batch", "{folder}"), ("pair", "{first}")):
+        result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+        assert result.exit_code == 0
+        lines = result.stdout.splitlines()
+        usage = next(line for line in lines if "Usage:" in line)
+        assert usage.split("Usage:")[1].split()[1:4] == [command, "[OPTIONS]", argument]
+        if command == "pair":
+            continue
+        for flag in ("--slowdown", "--overwrite", "--no-audio", "--force", "--allow-damaged"):
+            line = next(line for line in lines if f" {flag} " in line)
+            assert "<bool>" not in line, line
+
+
+def test_truncated_input_is_counted_and_fails_unless_accepted(tmp_path: Path) -> None:
+    clip = tmp_path / "cut.mp4"
+    announced = make_truncated_clip(clip, frames=40, keep=0.5)
+    code, out, err = invoke("slowmo", str(clip), "--engine", "blend", "-q")
+    assert code == 3 and out == "", err
+    assert "damaged" in err and "--allow-damaged" in err
+    decoded = len(read_video(tmp_path / "cut.2x.mp4")[0]) // 2
+    assert 2 <= decoded < announced
+    lost = announced - decoded
+    assert f"{lost} of {announced} frames" in err  # --quiet never hides lost data
+    code, _, err = invoke(
+        "slowmo", str(clip), "--engine", "blend", "--allow-damaged", "--overwrite", "-q"
+    )
+    assert code == 0 and f"{lost} of {announced} frames" in err
+
+
+def test_folder_applies_frames_and_quiet_keeps_data_loss_warnings(tmp_path: Path) -> None:
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    make_clip(folder / "a.mp4", 8, audio=True)
+    code, out, err = invoke(
+        "slowmo", str(folder), "--engine", "blend", "--frames", "3", "--slowdown", "-q"
+    )
+    assert code == 0, err
+    assert out == ""
+    assert "audio dropped" in err
+    assert len(read_video(folder / "interpolated" / "a.2x-slow.mp4")[0]) == 6
+
+
+def _start_and_wait_for_partial(tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
+    """A real ``frameinterp slowmo`` process, once its temporary output exists."""
+    import time
+
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, 96, width=320, height=240)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "frameinterp", "slowmo", str(clip), "--engine", "blend", "-f", "8"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".clip.8x.partial-*")):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"no partial output appeared: {process.communicate()}")
+        time.sleep(0.05)
+    return process, clip
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGHUP"])
+def test_signals_clean_up_like_ctrl_c(tmp_path: Path, signal_name: str) -> None:
+    import signal
+
+    number = getattr(signal, signal_name)
+    process, _ = _start_and_wait_for_partial(tmp_path)
+    process.send_signal(number)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 128 + number, err
+    assert err.startswith(f"error: stopped by {signal_name}") and "Traceback" not in err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["clip.mp4"]
+
+
+def test_rerun_removes_what_a_killed_run_left(tmp_path: Path) -> None:
+    process, clip = _start_and_wait_for_partial(tmp_path)
+    process.kill()  # SIGKILL: nothing can clean up
+    process.communicate(timeout=60)
+    (stale,) = tmp_path.glob(".clip.8x.partial-*")
+    code, _, err = invoke("slowmo", str(clip), "--engine", "blend", "-f", "8", "--frames", "2")
+    assert code == 0, err
+    assert not stale.exists()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["clip.8x.mp4", "clip.mp4"]
+
+
+def test_ctrl_c_while_starting_is_one_line(tmp_path: Path) -> None:
+    """SIGINT during start-up (importing torch takes seconds): one line, exit 130."""
+    import signal
+    import time
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "frameinterp", "slowmo", str(tmp_path / "clip.mp4")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(0.5)  # Python is up, the commands (torch) are still importing
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert err == "error: interrupted while starting; nothing was done\n"
+
+
+def test_progress_plain_lines_give_a_sane_first_eta() -> None:
+    """Start-up (model loading) is not counted in the rate: the first line has no ETA
+    rather than hours, later lines use the rate since frames began to flow."""
+    import io
+    import time
+
+    from rich.console import Console
+
+    from frameinterp.cli.progress import ProgressDisplay
+    from frameinterp.convert import JobProgress
+
+    stream = io.StringIO()
+    display = ProgressDisplay(Console(file=stream, width=200), interval=0.0)
+    report = display.track("clip.mp4")
+    report(JobProgress(1, 1000, elapsed=60.0))  # the first frame after a minute of start-up
+    time.sleep(0.2)
+    report(JobProgress(101, 1000, elapsed=60.2))
+    report(JobProgress(1000, 1000, elapsed=62.0))
+    first, second, last = stream.getvalue().splitlines()
+    assert first.endswith("ETA --:--")
+    eta = second.rsplit("ETA ", 1)[1]
+    minutes, seconds = (int(part) for part in eta.split(":"))
+    assert 0 < minutes * 60 + seconds < 30  # ~900 frames at ~500 fps, not 9 hours
+    assert last.endswith("ETA 0:00")
+
+
+def test_progress_finished_bar_keeps_its_rate() -> None:
+    import time
+
+    from rich.console import Console
+
+    from frameinterp.cli.progress import ProgressDisplay, _RateColumn
+    from frameinterp.convert import JobProgress
+
+    console = Console(force_terminal=True, width=120, file=open(os.devnull, "w"))  # noqa: SIM115
+    with ProgressDisplay(console) as display:
+        report = display.track("a.mp4")
+        display.track("b.mp4")  # another job still running keeps the display alive
+        report(JobProgress(10, 10, 1.0))
+        bars = display._bars
+        assert bars is not None
+        task = bars.tasks[0]
+        before = _RateColumn().render(task).plain
+        time.sleep(0.3)
+        assert _RateColumn().render(task).plain == before

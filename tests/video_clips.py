@@ -184,3 +184,20 @@ def make_damaged_clip(path: Path, payload: Callable[[int], bytes], frames: int =
                 container.mux(packet)
                 written += 1
         container.mux(stream.encode(None))
+
+
+def make_truncated_clip(path: Path, frames: int = 40, keep: float = 0.5) -> int:
+    """An MP4 whose index (moov, written first) announces ``frames`` frames, cut to ``keep`` of
+    its bytes, as a download that stopped early. Returns the announced frame count."""
+    with av.open(str(path), "w", options={"movflags": "faststart"}) as container:
+        stream = container.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        stream.options = {"crf": "1", "preset": "ultrafast", "bf": "0"}
+        for index in range(frames):
+            frame = av.VideoFrame.from_ndarray(picture(index))
+            frame.pts = index
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+    return frames

@@ -58,8 +58,13 @@ def report_errors(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except FrameInterpError as error:
             fail(str(error), error.exit_code)
-        except KeyboardInterrupt:
-            fail("interrupted; no partial output was left behind", 130)
+        except KeyboardInterrupt as error:
+            number = getattr(error, "signal_number", None)  # cli.Terminated: SIGTERM, SIGHUP
+            what = "interrupted" if number is None else f"stopped by {error}"
+            fail(
+                f"{what}; no partial output was left behind",
+                130 if number is None else 128 + number,
+            )
         except OSError as error:  # disk full, permissions: the OS message says what is wrong
             fail(f"{error.strerror or error}: {error.filename or ''}".rstrip(": "), 4)
 

@@ -1,17 +1,21 @@
-"""`frameinterp benchmark middlebury` (quality against baselines) and `benchmark speed`."""
+"""`frameinterp benchmark middlebury` (quality against baselines), `benchmark generalisation`
+(the tuning protocol) and `benchmark speed`."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from frameinterp.benchmark import MiddleburyReport, benchmark_middlebury
-from frameinterp.cli.app import benchmark_app, console, report_errors
+from frameinterp.cli.app import benchmark_app, console, fail, report_errors
 from frameinterp.cli.options import DeviceOption, EngineOption, WeightsOption
+
+if TYPE_CHECKING:
+    from frameinterp.generalisation import GeneralisationReport
 
 
 def render_middlebury(report: MiddleburyReport) -> Table:
@@ -72,6 +76,94 @@ def middlebury_command(
             f"{engine} time per frame = {ours.seconds / theirs.seconds:.2f} × minterpolate's "
             f"(CPU time: {ours.cpu_seconds / theirs.cpu_seconds:.2f} ×), same run"
         )
+
+
+def render_generalisation(report: GeneralisationReport) -> Table:
+    """One row per method: PSNR per half (all, Middlebury, clips), orientation spreads, time."""
+    table = Table(
+        title="Generalisation protocol, t = 0.5 (PSNR dB; each case: mean of its variants)"
+    )
+    columns = ("method", "A", "B", "A Middlebury", "B Middlebury", "A clips", "B clips")
+    for column in (*columns, "worst spread", "mean spread", "ms / frame"):
+        table.add_column(column, justify="left" if column == "method" else "right")
+    names = [case.name for case in report.cases]
+    for method in report.psnr:
+        halves = [
+            report.half_mean(method, half, source)
+            for source in (None, "middlebury", "video")
+            for half in "AB"
+        ]
+        spreads = [report.spread(method, name) for name in names]
+        table.add_row(
+            method,
+            *(f"{value:.2f}" for value in halves),
+            f"{max(spreads):.2f}",
+            f"{sum(spreads) / len(spreads):.2f}",
+            f"{report.seconds[method] * 1000:.0f}",
+        )
+    return table
+
+
+@benchmark_app.command("generalisation")
+@report_errors
+def generalisation_command(
+    middlebury: Annotated[
+        Path | None, typer.Option(help="Folder of Middlebury <Seq>/frame10.png, frame11.png, ...")
+    ] = None,
+    videos: Annotated[
+        Path | None, typer.Option(help="Folder searched for clips to cut triplets from.")
+    ] = None,
+    quality: Annotated[
+        list[str] | None,
+        typer.Option(help="Classic engine preset(s) to run: fast, balanced, best (repeatable)."),
+    ] = None,
+    triplets: Annotated[int, typer.Option(help="Triplets taken from each clip.", min=1)] = 2,
+    max_side: Annotated[
+        int, typer.Option(help="Clip frames are scaled to this longer side at most.", min=16)
+    ] = 640,
+    minterpolate: Annotated[
+        bool, typer.Option(help="Also run FFmpeg minterpolate (slower).")
+    ] = True,
+    cases: Annotated[bool, typer.Option(help="Also print every case's PSNR and spread.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Tuning protocol: Middlebury + clip triplets, four orientations and time reversal, two
+    fixed halves (choose constants on one, report the other), against the naive baseline."""
+    from frameinterp.generalisation import benchmark_generalisation
+
+    if middlebury is None and videos is None:
+        fail("pass --middlebury DIR, --videos DIR or both", 2)
+    report = benchmark_generalisation(
+        middlebury,
+        videos,
+        qualities=quality or ["balanced"],
+        triplets=triplets,
+        max_side=max_side,
+        minterpolate=minterpolate,
+    )
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    console.print(render_generalisation(report))
+    if cases:
+        table = Table(title="Per case: mean PSNR over its variants / spread over orientations")
+        table.add_column("case")
+        table.add_column("half")
+        for method in report.psnr:
+            table.add_column(method, justify="right")
+        for case in report.cases:
+            table.add_row(
+                case.name,
+                case.half,
+                *(
+                    f"{report.case_mean(m, case.name):.2f} / {report.spread(m, case.name):.2f}"
+                    for m in report.psnr
+                ),
+            )
+        console.print(table)
+    for half in "AB":
+        names = sorted({case.sequence for case in report.cases if case.half == half})
+        console.print(f"half {half}: {', '.join(names)}")
 
 
 @benchmark_app.command("speed")

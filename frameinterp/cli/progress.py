@@ -21,10 +21,13 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from frameinterp.pipeline import Progress as JobProgress
+from frameinterp.convert import JobProgress
 from frameinterp.pipeline import VideoSummary
 
-__all__ = ["ProgressDisplay", "print_summary"]
+__all__ = ["ProgressDisplay", "is_data_loss", "print_summary", "print_warnings"]
+
+# Words that mark a warning about lost data: shown even with --quiet.
+_DATA_LOSS = ("lost", "dropped", "skipped", "damaged", "truncated", "could not be decoded")
 
 
 class _RateColumn(ProgressColumn):
@@ -88,17 +91,34 @@ class ProgressDisplay:
 
             def update_bar(update: JobProgress) -> None:
                 bars.update(task, completed=update.done, total=update.total)
+                if update.done >= update.total:
+                    bars.stop_task(task)  # a finished bar keeps its final rate and time
 
             return update_bar
+        first: list[tuple[float, int]] = []
         last = [0.0]
 
         def print_line(update: JobProgress) -> None:
             now = time.monotonic()
-            if now - last[0] < self.interval and update.done < update.total:
+            if not first:  # rates count from the first frame, not from start-up
+                first.append((now, update.done))
+                last[0] = now
+            finished = update.done >= update.total
+            if now - last[0] < self.interval and not finished:
                 return
             last[0] = now
-            rate = update.done / update.elapsed if update.elapsed > 0 else 0.0
-            remaining = (update.total - update.done) / rate if rate > 0 else float("nan")
+            started, done_then = first[0]
+            span = now - started
+            # The ETA needs a rate measured while frames flow: the first line has none yet,
+            # and the rate since start-up (model loading included) would give hours.
+            recent = (update.done - done_then) / span if span > 0 else 0.0
+            overall = update.done / update.elapsed if update.elapsed > 0 else 0.0
+            rate = recent if recent > 0 and not finished else overall
+            remaining = float("nan")
+            if finished:
+                remaining = 0.0
+            elif recent > 0:
+                remaining = (update.total - update.done) / recent
             with self._lock:
                 self.console.print(
                     f"{label}: {update.done}/{update.total} frames, {rate:.1f} fps, "
@@ -157,5 +177,18 @@ def print_summary(console: Console, summary: VideoSummary) -> None:
     if parts:
         table.add_row("other streams", "; ".join(parts))
     console.print(table)
-    for warning in summary.warnings:
+
+
+def is_data_loss(warning: str) -> bool:
+    """Whether a warning says that something of the input did not make it to the output."""
+    return any(word in warning for word in _DATA_LOSS)
+
+
+def print_warnings(
+    console: Console, warnings: list[str], *, quiet: bool = False, damaged: bool = False
+) -> None:
+    """Warnings, one line each (meant for stderr); ``quiet`` keeps only data-loss ones."""
+    for warning in warnings:
+        if quiet and not (is_data_loss(warning) or damaged):
+            continue
         console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)

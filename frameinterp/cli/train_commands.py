@@ -54,7 +54,14 @@ def train_command(
         float, typer.Option(help="Downscale decoded video by this factor (e.g. 0.5).")
     ] = 1.0,
     init_weights: Annotated[
-        Path | None, typer.Option(help="Start from these weights (e.g. a previous run).")
+        Path | None,
+        typer.Option(
+            "--init",
+            "--init-weights",
+            metavar="WEIGHTS",
+            help="Fine-tune: start from these weights (the published network-lf.pytorch, a "
+            ".safetensors file or a previous run) instead of random ones.",
+        ),
     ] = None,
     resume: Annotated[bool, typer.Option(help="Continue the run in --output.")] = False,
     max_minutes: Annotated[

@@ -2,7 +2,10 @@
 
 For each pair:
 
-1. Bidirectional flow ``F01``, ``F10`` at a reduced scale (``frameinterp.flow``), once per pair.
+1. Bidirectional flow ``F01``, ``F10`` at the quality preset's scale (``frameinterp.flow``;
+   full resolution up to 1280 px a side by default), once per pair. Pixels whose flow the other
+   direction contradicts (round trip off by more than ``refill_threshold``) are most likely
+   hidden in the other frame: their flow is refilled from their neighbours.
 2. An importance metric per source pixel, from brightness constancy and flow consistency:
    ``Z0 = -alpha * |I0 - backwarp(I1, F01)| - consistency * |F01 + backwarp(F10, F01)|``
    (and symmetrically ``Z1``): pixels that are occluded in the other frame, or whose flow the
@@ -30,10 +33,13 @@ float rounding, see ``tests/test_classic.py``).
 
 from __future__ import annotations
 
-import contextlib
+import threading
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+import weakref
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -51,7 +57,14 @@ from frameinterp.flow import (
 from frameinterp.ops import backwarp, softsplat, splat_torch
 from frameinterp.tiling import plan_tiles
 
-__all__ = ["ClassicInterpolator", "ClassicOptions", "fill_holes"]
+__all__ = [
+    "QUALITIES",
+    "QUALITY_FLOW",
+    "ClassicInterpolator",
+    "ClassicOptions",
+    "Quality",
+    "fill_holes",
+]
 
 # exp(-50) ≈ 2e-22 is still a normal float32; a floor keeps every weight representable.
 _METRIC_FLOOR = -50.0
@@ -59,18 +72,43 @@ _METRIC_FLOOR = -50.0
 _LANDED = 1e-6
 _REPLICATE = cv2.BORDER_REPLICATE
 _BLEND_SCALE = 1e5
-# cv2.transform matrix: the mean of three channels.
-_CHANNEL_MEAN = np.full((1, 3), 1.0 / 3.0, dtype=np.float32)
+
+
+Quality = Literal["fast", "balanced", "best"]
+QUALITIES: tuple[Quality, ...] = ("fast", "balanced", "best")
+
+# How much smaller than the flow the splatted motion is, per preset (see ``motion_scale``):
+# halving it saved a third of balanced's time at 640×480 but doubled its orientation spread.
+QUALITY_MOTION_SCALE: dict[str, int] = {"fast": 1, "balanced": 1, "best": 1}
+# The flow of each quality preset (measured in README, "Quality, like the paper"):
+# fast: the longer side halved until ≤ 512 px (640×480 → 320×240), a ±20 px block search;
+# balanced: full resolution up to 1280 px a side (above: halved until it fits), the block
+#   search at an eighth of that scale (±40 px) for large motion;
+# best: full resolution up to 2048 px, and a finer, longer DIS search (patch stride 3, 25
+#   iterations per level).
+QUALITY_FLOW: dict[str, FlowOptions] = {
+    "fast": FlowOptions(max_side=512, match_levels=2),
+    "balanced": FlowOptions(max_side=1280, match_levels=3),
+    "best": FlowOptions(max_side=2048, match_levels=3, patch_stride=3, descent_iterations=25),
+}
 
 
 @dataclass(frozen=True)
 class ClassicOptions:
-    """Constants of the classic engine (chosen on held-out real clips as well as Middlebury).
+    """Constants of the classic engine (chosen on one half of ``frameinterp benchmark
+    generalisation`` and checked on the other).
 
+    ``quality`` picks the flow preset (``QUALITY_FLOW``) unless ``flow`` is given, and the
+    ``motion_scale`` (``QUALITY_MOTION_SCALE``) unless that is given: the flow is estimated
+    at its scale, then area-averaged by this factor for the metric and the splatting (whose
+    cost grows with the area; the motion field is smooth).
     ``alpha`` scales the colour error (range 0–1) and ``consistency`` the forward-backward flow
     disagreement (in flow pixels) in the splatting metric; ``visibility_prior`` is the weight ε
     each frame keeps where nothing of it landed (larger: more plain cross-fading in doubtful
-    places); ``tile_size`` bounds the full-resolution synthesis step; ``sampler`` picks the
+    places). ``refill_threshold``: a pixel whose forward-backward round trip misses by more
+    than this many flow pixels is taken as occluded and its flow is filled from its neighbours
+    (0: off).
+    ``tile_size`` bounds the full-resolution synthesis step; ``sampler`` picks the
     implementation of everything but the flow and the splatting: ``opencv`` (``cv2.remap`` and
     friends on the host arrays, CPU only, fastest there), ``torch`` (``grid_sample``, any
     device) or ``auto`` (OpenCV for CPU tensors); they agree closely (see the tests).
@@ -79,9 +117,32 @@ class ClassicOptions:
     alpha: float = 10.0
     consistency: float = 1.0
     visibility_prior: float = 0.1
+    refill_threshold: float = 3.0
     tile_size: int = 1024
     sampler: str = "auto"
-    flow: FlowOptions = field(default_factory=FlowOptions)
+    quality: Quality = "balanced"
+    flow: FlowOptions | None = None
+    motion_scale: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.quality not in QUALITIES:
+            raise InvalidInputError(
+                f"unknown quality {self.quality!r}; expected one of: {', '.join(QUALITIES)}"
+            )
+        if self.motion_scale is not None and self.motion_scale < 1:
+            raise InvalidInputError(f"motion_scale must be 1 or more, got {self.motion_scale}")
+
+    @property
+    def resolved_motion_scale(self) -> int:
+        """``motion_scale``, or the quality preset's when it is not given."""
+        if self.motion_scale is not None:
+            return self.motion_scale
+        return QUALITY_MOTION_SCALE[self.quality]
+
+    @property
+    def flow_options(self) -> FlowOptions:
+        """``flow``, or the quality preset's flow when it is not given."""
+        return self.flow if self.flow is not None else QUALITY_FLOW[self.quality]
 
 
 def fill_holes(values: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
@@ -130,26 +191,6 @@ def _sample(image: torch.Tensor, grid_x: torch.Tensor, grid_y: torch.Tensor) -> 
     return F.grid_sample(image, grid, mode="bilinear", padding_mode="border", align_corners=True)
 
 
-@contextlib.contextmanager
-def _few_threads(device: torch.device) -> Iterator[None]:
-    """Run torch's CPU ops single-threaded for the duration of one call.
-
-    Everything torch does here on the CPU works on the small working-scale images (at most
-    ``FlowOptions.max_side`` pixels a side; the full-resolution work is OpenCV's): its
-    OpenMP threads only add barriers, and on a busy machine a barrier waiting for a
-    descheduled thread made a 640×480 frame 5× slower. The previous setting is restored.
-    """
-    if device.type != "cpu" or torch.get_num_threads() == 1:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 @dataclass(frozen=True)
 class _PairState:
     """What the classic engine computes once per pair and reuses for every time."""
@@ -165,11 +206,21 @@ class _PairState:
 
 
 @dataclass(frozen=True)
-class _Prepared:
-    """``ClassicInterpolator.prepare``'s result: the pair state, and on the OpenCV path the
-    frames as host arrays in their layout (so ``render`` does not convert them again)."""
+class _HostState:
+    """``_PairState`` as numpy arrays, for the OpenCV path: numpy and OpenCV keep to their own
+    threads, where torch's CPU ops would start (and spin) OpenMP threads of their own."""
 
-    state: _PairState
+    flows: np.ndarray  # 2×h×w×2: F01 and F10 at the working scale
+    carried: np.ndarray  # 2×3×h×w: (F01, 1)·w0 and (-F10, 1)·w1, channel planes
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """``ClassicInterpolator.prepare``'s result: the pair state (``_HostState`` on the OpenCV
+    path, with the frames as host arrays in their layout so ``render`` does not convert them
+    again)."""
+
+    state: _PairState | _HostState
     channel_last: bool = False
     sources: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -185,6 +236,8 @@ class ClassicInterpolator:
         self.device = torch.device(device)
         self.options = options or ClassicOptions()
         self.flow_seconds = 0.0  # time spent estimating flow so far (`benchmark speed` reads it)
+        self._lock = threading.Lock()  # guards flow_seconds and the pool's creation
+        self._pool: ThreadPoolExecutor | None = None
         if self.options.sampler not in ("auto", "opencv", "torch"):
             raise InvalidInputError(
                 f"unknown sampler {self.options.sampler!r}; expected auto, opencv or torch"
@@ -193,6 +246,34 @@ class ClassicInterpolator:
             raise InvalidInputError(
                 f"tile_size must be at least 16 pixels, got {self.options.tile_size}"
             )
+
+    def _workers(self) -> ThreadPoolExecutor:
+        """This engine's two flow threads, one per direction, started on first use and kept
+        (starting threads for every pair cost more than some of the work they ran); ``close``
+        or garbage collection stops them."""
+        with self._lock:
+            if self._pool is None:
+                pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="frameinterp-flow")
+                weakref.finalize(self, pool.shutdown, wait=False)
+                self._pool = pool
+            return self._pool
+
+    def close(self) -> None:
+        """Stop the flow threads (the engine starts new ones if used again)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+    def __enter__(self) -> ClassicInterpolator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _count_flow(self, started: float) -> None:
+        with self._lock:
+            self.flow_seconds += time.perf_counter() - started
 
     def interpolate(
         self, frame0: torch.Tensor, frame1: torch.Tensor, times: Sequence[float]
@@ -210,26 +291,31 @@ class ClassicInterpolator:
         the ``flow_seconds`` counter.
         """
         self._check(frame0, frame1, ())
-        with _few_threads(frame0.device):
-            height, width = frame0.shape[-2:]
-            scale = flow_scale(height, width, self.options.flow.max_side)
-            if self._use_opencv(frame0):
-                channel_last = _is_channel_last(frame0) and _is_channel_last(frame1)
-                source0, source1 = (_host_layout(f, channel_last) for f in (frame0, frame1))
-                small0, small1 = (
-                    _downscale_host(source, scale, channel_last) for source in (source0, source1)
+        height, width = frame0.shape[-2:]
+        scale = flow_scale(height, width, self.options.flow_options.max_side)
+        if self._use_opencv(frame0):
+            channel_last = _is_channel_last(frame0) and _is_channel_last(frame1)
+            source0, source1 = (_host_layout(f, channel_last) for f in (frame0, frame1))
+            small0, small1 = (
+                _downscale_host(source, scale, channel_last) for source in (source0, source1)
+            )
+            started = time.perf_counter()
+            flow01, flow10, errors = estimate_flows_and_errors(
+                small0, small1, self.options.flow_options, self._workers()
+            )
+            self._count_flow(started)
+            factor = self.options.resolved_motion_scale
+            if factor > 1:
+                flow01, flow10 = (
+                    _shrink(flow, factor) / np.float32(factor) for flow in (flow01, flow10)
                 )
-                started = time.perf_counter()
-                flow01, flow10, errors = estimate_flows_and_errors(
-                    small0, small1, self.options.flow
-                )
-                self.flow_seconds += time.perf_counter() - started
-                state = self._prepare_opencv(small0, small1, flow01, flow10, errors)
-                return _Prepared(state, channel_last=channel_last, sources=(source0, source1))
-            image0 = frame0[None].float()
-            image1 = frame1[None].float()
-            state = self._prepare(downscale(image0, scale), downscale(image1, scale))
-            return _Prepared(state)
+                errors = (_shrink(errors[0], factor), _shrink(errors[1], factor))
+            host = self._prepare_opencv(flow01, flow10, errors)
+            return _Prepared(host, channel_last=channel_last, sources=(source0, source1))
+        image0 = frame0[None].float()
+        image1 = frame1[None].float()
+        state = self._prepare(downscale(image0, scale), downscale(image1, scale))
+        return _Prepared(state)
 
     def render(
         self,
@@ -241,33 +327,52 @@ class ClassicInterpolator:
         """The frames at ``times`` from a pair's ``prepare`` result (same frames)."""
         self._check(frame0, frame1, times)
         state = prepared.state
-        with _few_threads(frame0.device):
-            if prepared.sources is not None:
-                source0, source1 = prepared.sources
-                return [
-                    self._synthesise_opencv(
-                        source0,
-                        source1,
-                        self._fields(state, float(t)),
-                        float(t),
-                        prepared.channel_last,
-                    ).to(frame0.dtype)
-                    for t in times
-                ]
-            image0 = frame0[None].float()
-            image1 = frame1[None].float()
+        if isinstance(state, _HostState):
+            if prepared.sources is None:
+                raise InvalidInputError("a host-path preparation needs its source frames")
+            source0, source1 = prepared.sources
             return [
-                self._synthesise(image0, image1, self._fields(state, float(t)), float(t)).to(
-                    frame0.dtype
-                )[0]
+                self._synthesise_opencv(
+                    source0,
+                    source1,
+                    self._fields_host(state, float(t)),
+                    float(t),
+                    prepared.channel_last,
+                ).to(frame0.dtype)
                 for t in times
             ]
+        image0 = frame0[None].float()
+        image1 = frame1[None].float()
+        return [
+            self._synthesise(image0, image1, self._fields(state, float(t)), float(t)).to(
+                frame0.dtype
+            )[0]
+            for t in times
+        ]
 
     def _use_opencv(self, image: torch.Tensor) -> bool:
         sampler = self.options.sampler
         if sampler == "opencv" and image.device.type != "cpu":
             raise InvalidInputError("sampler 'opencv' needs CPU tensors; use 'torch' or 'auto'")
         return sampler == "opencv" or (sampler == "auto" and image.device.type == "cpu")
+
+    def _fields_host(self, state: _HostState, t: float) -> np.ndarray:
+        """``_fields`` on the host: 3×h×w float32 (velocity x, y and frame 0's share)."""
+        landed = [
+            _splat_host(state.carried[d], state.flows[d], travel)
+            for d, travel in enumerate((t, 1.0 - t))
+        ]
+        weight0, weight1 = np.float32(1.0 - t), np.float32(t)
+        numerator = landed[0][:2] * weight0 + landed[1][:2] * weight1
+        density0 = landed[0][2] * weight0
+        density1 = landed[1][2] * weight1
+        total = density0 + density1
+        motion = numerator / np.maximum(total, np.float32(1e-30))
+        motion = _fill_holes_host(motion, total > _LANDED)
+        prior = np.float32(self.options.visibility_prior)
+        visible0 = density0 + prior * weight0
+        share0 = visible0 / (visible0 + density1 + prior * weight1)
+        return np.concatenate([motion, share0[None]])
 
     def _fields(self, state: _PairState, t: float) -> torch.Tensor:
         """Velocity (2 channels) and frame 0's visibility share (1 channel) at the working scale."""
@@ -295,8 +400,15 @@ class ClassicInterpolator:
 
     def _prepare(self, small0: torch.Tensor, small1: torch.Tensor) -> _PairState:
         started = time.perf_counter()
-        flow01, flow10 = estimate_flows(small0, small1, self.options.flow)
-        self.flow_seconds += time.perf_counter() - started
+        flow01, flow10 = estimate_flows(small0, small1, self.options.flow_options, self._workers())
+        self._count_flow(started)
+        factor = self.options.resolved_motion_scale
+        if factor > 1:
+            size = (-(-small0.shape[-2] // factor), -(-small0.shape[-1] // factor))
+            small0, small1, flow01, flow10 = (
+                F.interpolate(x, size=size, mode="area") for x in (small0, small1, flow01, flow10)
+            )
+            flow01, flow10 = flow01 / factor, flow10 / factor
         flow01 = flow01.to(small0.device)
         flow10 = flow10.to(small0.device)
         sources = torch.cat([small0, small1])
@@ -307,44 +419,61 @@ class ClassicInterpolator:
         round_trip = flows + backwarp(reverse, flows)
         disagreement = torch.hypot(round_trip[:, :1], round_trip[:, 1:])
         metric = -self.options.alpha * colour_error - self.options.consistency * disagreement
-        return _PairState.of(flows, torch.exp(metric.clamp(min=_METRIC_FLOOR)))
+        weights = torch.exp(metric.clamp(min=_METRIC_FLOOR))
+        flows = self._refill(flows, disagreement)
+        return _PairState.of(flows, weights)
+
+    def _refill(self, flows: torch.Tensor, disagreement: torch.Tensor) -> torch.Tensor:
+        """Flows (2×2×h×w) with those of pixels the other direction contradicts by more than
+        ``refill_threshold`` replaced by their neighbours' (push-pull): such a pixel is most
+        likely hidden in the other frame, and its flow estimate there is a guess."""
+        threshold = self.options.refill_threshold
+        if threshold <= 0:
+            return flows
+        known = disagreement <= threshold
+        return torch.cat([fill_holes(flows[i : i + 1], known[i : i + 1]) for i in range(2)])
 
     def _prepare_opencv(
         self,
-        small0: np.ndarray,
-        small1: np.ndarray,
         flow01: np.ndarray,
         flow10: np.ndarray,
-        errors: tuple[np.ndarray, np.ndarray] | None,
-    ) -> _PairState:
-        """``_prepare`` with ``cv2.remap`` for the backward warps (h×w×C arrays); the colour
-        errors come from the flow estimate when it measured them (``errors``, summed over the
-        channels)."""
-        height, width = small0.shape[:2]
+        errors: tuple[np.ndarray, np.ndarray],
+    ) -> _HostState:
+        """``_prepare`` on host arrays (h×w×2 flows), with ``cv2.remap`` for the backward
+        warps; the colour errors are the flow estimate's (``errors``, summed over channels)."""
+        height, width = flow01.shape[:2]
         xs = np.arange(width, dtype=np.float32)[None, :]
         ys = np.arange(height, dtype=np.float32)[:, None]
-        weights = []
-        for direction, (source, target, flow, reverse) in enumerate(
-            ((small0, small1, flow01, flow10), (small1, small0, flow10, flow01))
-        ):
+        flows = [flow01, flow10]
+        metrics = []
+        for direction, (flow, reverse) in enumerate(((flow01, flow10), (flow10, flow01))):
             map_x = flow[:, :, 0] + xs
             map_y = flow[:, :, 1] + ys
-            if errors is None:
-                warped = cv2.remap(target, map_x, map_y, cv2.INTER_LINEAR, borderMode=_REPLICATE)
-                colour_error = cv2.transform(cv2.absdiff(source, warped), _CHANNEL_MEAN)
-            else:
-                colour_error = errors[direction] * np.float32(1.0 / 3.0)
+            colour_error = errors[direction] * np.float32(1.0 / 3.0)
             round_trip = flow + cv2.remap(
                 reverse, map_x, map_y, cv2.INTER_LINEAR, borderMode=_REPLICATE
             )
             # (Not cv2.magnitude: in OpenCV 5.0 it gave different last bits from run to run.)
             disagreement = np.hypot(round_trip[:, :, 0], round_trip[:, :, 1])
-            metric = cv2.addWeighted(
-                colour_error, -self.options.alpha, disagreement, -self.options.consistency, 0.0
+            metrics.append(
+                cv2.addWeighted(
+                    colour_error, -self.options.alpha, disagreement, -self.options.consistency, 0
+                )
             )
-            weights.append(cv2.exp(np.maximum(metric, np.float32(_METRIC_FLOOR))))
-        flows = torch.from_numpy(np.stack([flow01, flow10])).permute(0, 3, 1, 2).contiguous()
-        return _PairState.of(flows, torch.from_numpy(np.stack(weights))[:, None])
+            threshold = self.options.refill_threshold
+            if threshold > 0:
+                planes = np.ascontiguousarray(flow.transpose(2, 0, 1))
+                filled = _fill_holes_host(planes, disagreement <= np.float32(threshold))
+                flows[direction] = np.ascontiguousarray(filled.transpose(1, 2, 0))
+        carried = np.empty((2, 3, height, width), dtype=np.float32)
+        for direction, (flow, metric, sign) in enumerate(
+            zip(flows, metrics, (1.0, -1.0), strict=True)
+        ):
+            weight = cv2.exp(np.maximum(metric, np.float32(_METRIC_FLOOR)))
+            carried[direction, 0] = flow[:, :, 0] * weight * np.float32(sign)
+            carried[direction, 1] = flow[:, :, 1] * weight * np.float32(sign)
+            carried[direction, 2] = weight
+        return _HostState(flows=np.stack(flows), carried=carried)
 
     def _motion_at(self, state: _PairState, t: float) -> tuple[torch.Tensor, torch.Tensor]:
         """Velocity field M (1×2×h×w) at time t and frame 0's visibility share (1×1×h×w)."""
@@ -409,7 +538,7 @@ class ClassicInterpolator:
         self,
         source0: np.ndarray,
         source1: np.ndarray,
-        fields: torch.Tensor,
+        fields: np.ndarray,
         t: float,
         channel_last: bool,
     ) -> torch.Tensor:
@@ -425,7 +554,7 @@ class ClassicInterpolator:
         small_height, small_width = fields.shape[-2:]
         scale_x = width / small_width
         scale_y = height / small_height
-        planes = fields[0].numpy()
+        planes = fields
         velocity_small_x = planes[0] * np.float32(scale_x)
         velocity_small_y = planes[1] * np.float32(scale_y)
         share_small = np.ascontiguousarray(planes[2])
@@ -539,3 +668,91 @@ def _downscale_rgb(rgb: np.ndarray, scale: int) -> np.ndarray:
         return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
     small = downscale(torch.from_numpy(rgb).permute(2, 0, 1)[None], scale)
     return np.ascontiguousarray(small[0].permute(1, 2, 0).numpy())
+
+
+def _splat_host(values: np.ndarray, flow: np.ndarray, travel: float) -> np.ndarray:
+    """Bilinear sum splat of C×h×w planes along ``travel``·``flow`` (h×w×2), ``splat_torch``'s
+    numbers (landing positions clamped to [-2, size + 1], corners outside dropped) computed
+    with ``np.bincount``."""
+    channels, height, width = values.shape
+    canvas_width = width + 5
+    target_x = np.clip(
+        flow[:, :, 0] * np.float32(travel) + np.arange(width, dtype=np.float32), -2.0, width + 1.0
+    )
+    target_y = np.clip(
+        flow[:, :, 1] * np.float32(travel) + np.arange(height, dtype=np.float32)[:, None],
+        -2.0,
+        height + 1.0,
+    )
+    left = np.floor(target_x)
+    top = np.floor(target_y)
+    right_weight = (target_x - left).ravel()
+    bottom_weight = (target_y - top).ravel()
+    top_left = ((top.astype(np.intp) + 2) * canvas_width + left.astype(np.intp) + 2).ravel()
+    index = np.concatenate(
+        [top_left, top_left + 1, top_left + canvas_width, top_left + canvas_width + 1]
+    )
+    corner_weights = np.concatenate(
+        [
+            (1.0 - right_weight) * (1.0 - bottom_weight),
+            right_weight * (1.0 - bottom_weight),
+            (1.0 - right_weight) * bottom_weight,
+            right_weight * bottom_weight,
+        ]
+    )
+    size = (height + 5) * canvas_width
+    landed = np.empty((channels, height, width), dtype=np.float32)
+    weighted = np.empty(4 * height * width, dtype=np.float64)
+    for channel in range(channels):
+        plane = values[channel].ravel()
+        np.multiply(corner_weights.reshape(4, -1), plane, out=weighted.reshape(4, -1))
+        summed = np.bincount(index, weights=weighted, minlength=size)
+        landed[channel] = summed.reshape(height + 5, canvas_width)[2 : 2 + height, 2 : 2 + width]
+    return landed
+
+
+def _block_sum(plane: np.ndarray) -> np.ndarray:
+    """Sums over 2×2 blocks of a C×h×w array, odd sizes padded with zeros (ceil mode)."""
+    channels, height, width = plane.shape
+    if height % 2 or width % 2:
+        padded = np.zeros((channels, height + height % 2, width + width % 2), dtype=plane.dtype)
+        padded[:, :height, :width] = plane
+        plane = padded
+    # Four strided views added: several times faster than a reshaped sum over two axes.
+    return plane[:, 0::2, 0::2] + plane[:, 0::2, 1::2] + plane[:, 1::2, 0::2] + plane[:, 1::2, 1::2]
+
+
+def _fill_holes_host(values: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """``fill_holes`` for a C×h×w float32 array and an h×w bool mask (numpy and OpenCV)."""
+    if known.all() or not known.any():
+        return values
+    weight = known.astype(np.float32)[None]
+    current = values * weight
+    levels: list[tuple[np.ndarray, np.ndarray]] = []
+    while True:
+        levels.append((current, weight))
+        if (weight > 0).all() or min(current.shape[1:]) == 1:
+            break
+        summed = _block_sum(current)
+        weight_sum = _block_sum(weight)
+        current = np.where(weight_sum > 0, summed / np.maximum(weight_sum, 1e-12), 0.0)
+        current = current.astype(np.float32)
+        weight = (weight_sum > 0).astype(np.float32)
+    filled, filled_weight = levels[-1]
+    if not (filled_weight > 0).all():  # a 1-pixel-wide pyramid top: spread the mean
+        mean = (filled * filled_weight).sum((1, 2), keepdims=True) / filled_weight.sum()
+        filled = np.where(filled_weight > 0, filled, mean).astype(np.float32)
+    for current, weight in reversed(levels[:-1]):
+        height, width = current.shape[1:]
+        upsampled = np.stack(
+            [cv2.resize(p, (width, height), interpolation=cv2.INTER_LINEAR) for p in filled]
+        )
+        filled = np.where(weight > 0, current, upsampled)
+    return filled
+
+
+def _shrink(image: np.ndarray, factor: int) -> np.ndarray:
+    """Area average of an h×w(×C) float32 array by ``factor``, sizes rounded up."""
+    height, width = image.shape[:2]
+    size = (-(-width // factor), -(-height // factor))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)

@@ -1,57 +1,92 @@
-"""Engine ``softsplat-net``: the learned softmax-splatting network, with tiling for large frames.
+"""Engine ``softsplat-net``: the learned softmax-splatting network behind the engine contract.
 
-The network needs trained weights, which the user passes (``--weights PATH``); nothing is ever
-downloaded. Large frames keep memory bounded in two ways:
+The engine runs ``SoftsplatNetwork.forward`` (the code path the reference test vector checks)
+and adds only what an engine needs: device placement, optional autocast, clamping to [0, 1],
+and a memory plan. The network needs trained weights, which the user passes (``--weights
+PATH``); nothing is ever downloaded.
 
-- flow is estimated on a downscaled copy when the frame's longer side exceeds
-  ``flow_max_size`` (the pyramid's coarse levels already see large motions), then upsampled;
-- synthesis runs in overlapping tiles (``frameinterp.tiling``), each tile's result weighted by
-  smooth blend weights that sum to one, so seams fade out. Tiles start on multiples of four
-  pixels so that their half- and quarter-resolution features line up with the whole frame's.
+Memory plan: a frame is processed whole, exactly as the published network does, whenever its
+estimated working set fits the memory budget (half the memory free on the device, or
+``memory_budget`` bytes). Only a frame that would not fit gets the two approximations of
+``Tiling``: synthesis in overlapping tiles sized to the budget, and flow estimated on a
+downscaled copy. Explicit ``tile_size`` / ``flow_max_size`` force them (for tests and for
+users who know their memory better).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from frameinterp.errors import InvalidInputError
 from frameinterp.network.checkpoint import load_checkpoint
-from frameinterp.network.flow import resize_flow
-from frameinterp.network.model import Normalisation, SoftsplatNetwork, pad_even
-from frameinterp.tiling import Tile, blend_weights, plan_tiles
+from frameinterp.network.model import ALIGN, SoftsplatNetwork, Tiling, aligned_tiles
 
-ALIGN = 4  # synthesis features at 1, 1/2 and 1/4 resolution
+__all__ = [
+    "FLOW_BYTES_PER_PIXEL",
+    "SYNTHESIS_BYTES_PER_PIXEL",
+    "SoftsplatNetInterpolator",
+    "aligned_tiles",
+    "available_memory",
+    "plan_tiling",
+]
+
 # float16/bfloat16 run the convolutions under autocast (about half the memory and time on
 # recent GPUs); splatting still accumulates in float32.
 PRECISIONS = {"float32": None, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
+# Peak working set per pixel of the (even-padded) frame in float32 inference on the CPU, from
+# bench/softsplat_net_memory.py (peak resident growth at 512×768: flow 3,211 B, synthesis
+# 2,630 B for one time), rounded up for allocator slack. At 4K (8.3 Mpx) that is about 34 GB
+# for flow and 26 GB for synthesis: whole on a large GPU, tiled on a 24 GB machine.
+SYNTHESIS_BYTES_PER_PIXEL = 3072  # one time step: encoder, metric, splatting and GridNet
+FLOW_BYTES_PER_PIXEL = 4096  # both directions: half-resolution pyramid, cost volumes, decoders
 
-def aligned_tiles(height: int, width: int, tile_size: int, overlap: int) -> list[Tile]:
-    """``plan_tiles`` on a grid of ``ALIGN``-pixel cells: every tile starts on a multiple of 4.
 
-    Neighbours still overlap by exactly ``overlap`` pixels (a multiple of 4), so
-    ``blend_weights(tile, height, width, overlap)`` sums to one over the frame.
+def available_memory(device: torch.device) -> int:
+    """Bytes free for this job on ``device``: free device memory, or available system RAM."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        cached = torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)
+        return int(free + cached)
+    try:
+        with open("/proc/meminfo") as info:
+            for line in info:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import os
+
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return 8 * 2**30  # unknown platform: assume a modest machine
+
+
+def plan_tiling(height: int, width: int, budget: int, overlap: int = 64) -> Tiling:
+    """The ``Tiling`` for a frame (even-padded size) under a memory budget in bytes.
+
+    Whole frame where it fits; otherwise tiles whose working set fits, and a flow size whose
+    working set fits.
     """
-    cells = plan_tiles(
-        -(-height // ALIGN), -(-width // ALIGN), tile_size // ALIGN, overlap // ALIGN
-    )
-    return [
-        Tile(
-            cell.y0 * ALIGN,
-            min(cell.y1 * ALIGN, height),
-            cell.x0 * ALIGN,
-            min(cell.x1 * ALIGN, width),
-        )
-        for cell in cells
-    ]
+    pixels = height * width
+    tile_size = None
+    if pixels * SYNTHESIS_BYTES_PER_PIXEL > budget:
+        side = math.isqrt(max(budget, 0) // SYNTHESIS_BYTES_PER_PIXEL) // ALIGN * ALIGN
+        tile_size = max(side, 3 * overlap, 64)
+    flow_max_size = None
+    if pixels * FLOW_BYTES_PER_PIXEL > budget:
+        scale = math.sqrt(max(budget, 0) / (pixels * FLOW_BYTES_PER_PIXEL))
+        flow_max_size = max(64, math.floor(max(height, width) * scale))
+    return Tiling(tile_size=tile_size, tile_overlap=overlap, flow_max_size=flow_max_size)
 
 
 class SoftsplatNetInterpolator:
-    """The trained network behind the ``Interpolator`` contract (frames 3×H×W in [0, 1])."""
+    """The trained network behind the ``Interpolator`` contract (frames 3×H×W RGB in [0, 1])."""
 
     name = "softsplat-net"
 
@@ -60,10 +95,11 @@ class SoftsplatNetInterpolator:
         device: torch.device | str = "cpu",
         weights: str | Path | None = None,
         network: SoftsplatNetwork | None = None,
-        tile_size: int = 1024,
+        tile_size: int | None = None,
         tile_overlap: int = 64,
-        flow_max_size: int = 2048,
+        flow_max_size: int | None = None,
         precision: str = "float32",
+        memory_budget: int | None = None,
     ) -> None:
         self.device = torch.device(device)
         if network is None:
@@ -75,28 +111,30 @@ class SoftsplatNetInterpolator:
                     "training-free engine ('classic')"
                 )
             network = load_checkpoint(weights)
-        if tile_overlap < 0 or tile_overlap % ALIGN:
-            raise InvalidInputError(
-                f"tile overlap must be a multiple of {ALIGN} pixels (0 or more), got {tile_overlap}"
-            )
-        if tile_size < max(3 * tile_overlap, 64) or tile_size % ALIGN:
-            raise InvalidInputError(
-                f"tile size must be a multiple of {ALIGN}, at least 64 and at least 3 × the "
-                f"overlap ({tile_overlap}), got {tile_size}"
-            )
-        if flow_max_size < 64:
-            raise InvalidInputError(
-                f"flow_max_size must be at least 64 pixels, got {flow_max_size}"
-            )
+        # Checks the sizes now, so a bad option fails before the first frame.
+        self.forced = Tiling(tile_size, tile_overlap, flow_max_size)
         if precision not in PRECISIONS:
             raise InvalidInputError(
                 f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}"
             )
+        if memory_budget is not None and memory_budget <= 0:
+            raise InvalidInputError(f"memory budget must be positive, got {memory_budget}")
         self.precision = precision
+        self.memory_budget = memory_budget
         self.network = network.to(self.device).eval()
-        self.tile_size = tile_size
-        self.tile_overlap = tile_overlap
-        self.flow_max_size = flow_max_size
+
+    def tiling_for(self, height: int, width: int) -> Tiling:
+        """The plan for a frame of this size: forced options win, the rest follow memory."""
+        padded = (height + height % 2, width + width % 2)
+        budget = self.memory_budget
+        if budget is None:
+            budget = available_memory(self.device) // 2  # leave room for the rest of the job
+        planned = plan_tiling(*padded, budget, self.forced.tile_overlap)
+        return Tiling(
+            tile_size=self.forced.tile_size or planned.tile_size,
+            tile_overlap=self.forced.tile_overlap,
+            flow_max_size=self.forced.flow_max_size or planned.flow_max_size,
+        )
 
     @torch.inference_mode()
     def interpolate(
@@ -111,60 +149,10 @@ class SoftsplatNetInterpolator:
             return []
         one = frame0[None].to(self.device, torch.float32)
         two = frame1[None].to(self.device, torch.float32)
-        stats = Normalisation.of(one, two)
-        one_padded, crop = pad_even(stats.apply(one))
-        two_padded, _ = pad_even(stats.apply(two))
+        tiling = self.tiling_for(int(one.shape[-2]), int(one.shape[-1]))
         dtype = PRECISIONS[self.precision]
         with torch.autocast(
             self.device.type, dtype=dtype or torch.float32, enabled=dtype is not None
         ):
-            flow_forward, flow_backward = self.estimate_flow(one_padded, two_padded)
-            flow_forward, flow_backward = flow_forward.float(), flow_backward.float()
-            rendered = self.synthesise(one_padded, two_padded, flow_forward, flow_backward, times)
-        rendered = [image.float() for image in rendered]
-        return [stats.invert(crop(image))[0].clamp(0.0, 1.0).to(frame0.dtype) for image in rendered]
-
-    def estimate_flow(
-        self, one: torch.Tensor, two: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Both flows at full size; estimated on a downscaled copy for very large frames."""
-        height, width = int(one.shape[-2]), int(one.shape[-1])
-        longest = max(height, width)
-        if longest <= self.flow_max_size:
-            flows: tuple[torch.Tensor, torch.Tensor] = self.network.flow(one, two)
-            return flows
-        scale = self.flow_max_size / longest
-        size = (max(2, round(height * scale / 2) * 2), max(2, round(width * scale / 2) * 2))
-        small = [
-            nn.functional.interpolate(
-                image, size=size, mode="bilinear", align_corners=False, antialias=True
-            )
-            for image in (one, two)
-        ]
-        forward, backward = self.network.flow(small[0], small[1])
-        return resize_flow(forward, (height, width)), resize_flow(backward, (height, width))
-
-    def synthesise(
-        self,
-        one: torch.Tensor,
-        two: torch.Tensor,
-        flow_forward: torch.Tensor,
-        flow_backward: torch.Tensor,
-        times: Sequence[float],
-    ) -> list[torch.Tensor]:
-        """Frames at ``times`` (normalised space), in overlapping tiles when the frame is large."""
-        synthesis = self.network.synthesis
-        height, width = int(one.shape[-2]), int(one.shape[-1])
-        time_tensors = [torch.full((1, 1, 1, 1), float(t), device=one.device) for t in times]
-        if height <= self.tile_size and width <= self.tile_size:
-            context = synthesis.prepare(one, two, flow_forward, flow_backward)
-            return [synthesis.render(context, t) for t in time_tensors]
-        outputs = [one.new_zeros(1, 3, height, width) for _ in times]
-        for tile in aligned_tiles(height, width, self.tile_size, self.tile_overlap):
-            context = synthesis.prepare(
-                tile.crop(one), tile.crop(two), tile.crop(flow_forward), tile.crop(flow_backward)
-            )
-            weights = blend_weights(tile, height, width, self.tile_overlap, one.device)
-            for output, time in zip(outputs, time_tensors, strict=True):
-                tile.crop(output).add_(synthesis.render(context, time) * weights)
-        return outputs
+            frames = self.network(one, two, list(times), tiling)
+        return [frame.float()[0].clamp(0.0, 1.0).to(frame0.dtype) for frame in frames]

@@ -2,7 +2,7 @@
 
 from frameinterp.network.checkpoint import load_checkpoint, published_names, save_weights
 from frameinterp.network.flow import FlowEstimator
-from frameinterp.network.model import PARAMETER_COUNT, Normalisation, SoftsplatNetwork
+from frameinterp.network.model import PARAMETER_COUNT, Normalisation, SoftsplatNetwork, Tiling
 from frameinterp.network.synthesis import Synthesis
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "Normalisation",
     "SoftsplatNetwork",
     "Synthesis",
+    "Tiling",
     "load_checkpoint",
     "published_names",
     "save_weights",

@@ -49,14 +49,22 @@ class PreActivationBlock(nn.Module):
 
 
 class UpsamplingBlock(nn.Module):
-    """Bilinear upsampling to the target row's size, then a :class:`PreActivationBlock`."""
+    """Bilinear ×2 upsampling, a :class:`PreActivationBlock`, then a crop to the target size.
+
+    At an odd target size ×2 overshoots by one row or column; the published network drops that
+    last row or column *after* the convolutions (which therefore see it), so we do the same
+    rather than resizing straight to the target size.
+    """
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__()
         self.block = PreActivationBlock(in_channels, out_channels)
 
     def forward(self, features: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-        return self.block(resize_to(features, size))
+        doubled = nn.functional.interpolate(
+            features, scale_factor=2.0, mode="bilinear", align_corners=False
+        )
+        return self.block(doubled)[..., : size[0], : size[1]]
 
 
 class ProjectionBlock(nn.Module):

@@ -130,6 +130,33 @@ def _canonical(name: str) -> str:
     return _MODULE_SPELLING.sub(r"\1net", name)
 
 
+_ZIP_MAGIC = b"PK\x03\x04"  # torch.save's format since PyTorch 1.6
+_PICKLE_PROTOCOL = b"\x80"  # legacy torch.save files and plain pickles start with this
+
+
+def _looks_like_safetensors(head: bytes) -> bool:
+    """An 8-byte little-endian header length, then the JSON header."""
+    return len(head) > 8 and head[8:9] == b"{"
+
+
+def _what_it_is(head: bytes) -> str:
+    """A short description of a file that is not a checkpoint, from its first bytes."""
+    if not head:
+        return "an empty file"
+    if head.startswith(b"\x89PNG"):
+        return "a PNG image"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "a JPEG image"
+    text = head.lstrip().lower()
+    if text.startswith((b"<!doctype html", b"<html")):
+        return "an HTML page (a failed download?)"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "neither a zip archive nor a pickle"
+    return "a text file"
+
+
 def load_state_file(path: str | Path) -> dict[str, Any]:
     """Read a ``.safetensors`` file or a tensor-only pickle, never executing code from it."""
     path = Path(path)
@@ -137,7 +164,9 @@ def load_state_file(path: str | Path) -> dict[str, Any]:
         raise InputNotFoundError(
             f"weights file {path} does not exist; pass the path of a checkpoint"
         )
-    if path.suffix == ".safetensors":
+    with path.open("rb") as file:
+        head = file.read(64)
+    if path.suffix == ".safetensors" or _looks_like_safetensors(head):
         from safetensors import SafetensorError
         from safetensors.torch import load_file
 
@@ -145,16 +174,29 @@ def load_state_file(path: str | Path) -> dict[str, Any]:
             return dict(load_file(str(path), device="cpu"))
         except (SafetensorError, OSError, ValueError) as error:
             raise CheckpointError(f"{path} is not a readable safetensors file: {error}") from None
+    if not head.startswith((_ZIP_MAGIC, _PICKLE_PROTOCOL)):
+        raise CheckpointError(
+            f"{path} is not a PyTorch checkpoint or a .safetensors file: it is "
+            f"{_what_it_is(head)}; pass the weights file itself (for example network-lf.pytorch)"
+        )
     try:
         content = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        # PyTorch's message advises turning weights_only off; we never do, so we do not quote it.
+        found = re.search(r"GLOBAL ([\w.]+)", str(error))
+        what = "pickled content other than tensors"
+        if found:
+            what = f"the Python object {found.group(1)}"
         raise CheckpointError(
-            f"{path} is not plain tensor data (it contains Python objects or code, which are "
-            f"never loaded: {first_line}); use a state dict of tensors or a .safetensors file"
+            f"{path} is not plain tensor data: it holds {what}, and code or objects are never "
+            "loaded from a weights file; use a state dict of tensors or a .safetensors file"
         ) from None
-    except (RuntimeError, EOFError, OSError, ValueError) as error:
-        raise CheckpointError(f"{path} is not a readable PyTorch checkpoint: {error}") from None
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError, IndexError) as error:
+        kind = "zip archive" if head.startswith(_ZIP_MAGIC) else "pickle"
+        raise CheckpointError(
+            f"{path} is a {kind} but not a readable PyTorch checkpoint (damaged or partly "
+            f"downloaded?): {type(error).__name__}"
+        ) from None
     if not isinstance(content, dict):
         raise CheckpointError(
             f"{path} holds a {type(content).__name__}; expected a dict of tensor names to tensors"

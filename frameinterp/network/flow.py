@@ -3,6 +3,11 @@
 Each decoder compares frame one's features with frame two's features (backward-warped by the
 flow from the coarser level) through an 81-channel cost volume and predicts the flow at its
 level. The finest level is half the input resolution; its flow is upsampled to full size.
+
+Two conventions of the published network are kept exactly, so that its weights give its
+results: the cost volume enters each decoder raw (no activation), and a resized flow field has
+*both* components scaled by the width ratio (``resize_flow``), even where the aspect ratio
+changes slightly (sides that are not multiples of 64).
 """
 
 from __future__ import annotations
@@ -24,7 +29,19 @@ NEGATIVE_SLOPE = 0.1
 
 
 def resize_flow(flow: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Resize a flow field and scale its vectors by the size ratio, per axis."""
+    """Resize a flow field (bilinear) and scale both components by the width ratio.
+
+    This is the published network's convention: it is what its weights were trained with, so
+    the network uses it everywhere it resizes a flow field.
+    """
+    width = int(flow.shape[-1])
+    if tuple(flow.shape[-2:]) == size:
+        return flow
+    return resize_to(flow, size) * (size[1] / width)
+
+
+def resize_flow_per_axis(flow: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Resize a flow field and scale each component by its own axis's ratio (exact geometry)."""
     height, width = flow.shape[-2:]
     if (height, width) == size:
         return flow
@@ -82,13 +99,13 @@ class FlowDecoder(nn.Module):
     ) -> torch.Tensor:
         if coarser is None:
             volume = correlation(features_one, features_two, SEARCH_RADIUS)
-            inputs = [features_one, nn.functional.leaky_relu(volume, NEGATIVE_SLOPE)]
+            inputs = [features_one, volume]
         else:
             flow = resize_flow(coarser, (int(features_one.shape[-2]), int(features_one.shape[-1])))
             # Under autocast grid_sample runs in float32; the cost volume wants one dtype.
             warped = backwarp(features_two, flow, padding_mode="zeros").to(features_one.dtype)
             volume = correlation(features_one, warped, SEARCH_RADIUS)
-            inputs = [features_one, nn.functional.leaky_relu(volume, NEGATIVE_SLOPE), flow]
+            inputs = [features_one, volume, flow]
         output = torch.cat(inputs, 1)
         for index, conv in enumerate(self.convs):
             output = conv(output)

@@ -6,6 +6,11 @@
 3. Both frames' features (with Z as an extra channel) are softmax-splatted to time t at each
    level and projected to 32, 64 and 96 channels.
 4. A 3-row, 6-column GridNet fuses the three levels into the output frame.
+
+Where the published network has a convention of its own, we follow it so that its weights give
+its results: the level-0 encoding is [image, features] (35 channels) and the metric compares
+whole encodings; each level's flow and metric are resized from the previous level's; and the
+softmax splatting is normalised as the published code does it (``splat_published``).
 """
 
 from __future__ import annotations
@@ -23,7 +28,23 @@ from frameinterp.ops.softsplat import softsplat
 
 ENCODER_CHANNELS = (32, 64, 96)
 METRIC_ROWS = (16, 32, 64, 96)
-METRIC_LIMIT = 20.0  # exp(±20) stays finite in float16 after softsplat's max subtraction
+METRIC_LIMIT = 20.0  # the splatting weight is exp(clip(-Z, -20, 20)): finite in float32
+SPLAT_EPSILON = 1e-7  # the published normalisation: Σ w·x / (Σ w + 1e-7)
+
+
+def splat_published(values: torch.Tensor, flow: torch.Tensor, metric: torch.Tensor) -> torch.Tensor:
+    """Softmax splatting exactly as the published network normalises it.
+
+    ``Σ exp(metric)·values / (Σ exp(metric) + 1e-7)``, with no shift of the metric. The
+    general operator (``frameinterp.ops.softsplat(mode="soft")``) instead subtracts the
+    metric's maximum and divides exactly (0 where nothing lands): mathematically the pure
+    softmax, and free of float16 overflow. The two differ only where the summed weight is
+    comparable to 1e-7, but the published weights were trained with this one, so the network
+    uses it. Computed in float32 (exp(20) overflows float16); returns float32.
+    """
+    weight = metric.float().exp()
+    splatted = softsplat(torch.cat([values.float() * weight, weight], 1), flow.float(), mode="sum")
+    return splatted[:, :-1] / (splatted[:, -1:] + SPLAT_EPSILON)
 
 
 class EncoderLevel(nn.Module):
@@ -58,15 +79,17 @@ class Encoder(nn.Module):
         for level in self.levels:
             current = level(current)
             features.append(current)
-        features[0] = torch.cat([features[0], image], 1)
+        features[0] = torch.cat([image, features[0]], 1)  # image first: 3 + 32 channels
         return features
 
 
 class ImportanceMetric(nn.Module):
     """Z for each pixel of a frame: low where the frame agrees with the other frame warped back.
 
-    Inputs: the frame (RGB, into 12 channels) and the channel-mean brightness-constancy error
-    (into 4 channels), fused by a small 4-row, 2-column GridNet into one channel.
+    Inputs: the frame (the first 3 channels of its level-0 encoding, into 12 channels) and the
+    brightness-constancy error between the whole level-0 encodings (all 35 channels, the other
+    frame's backward-warped with zeros outside), averaged over channels (into 4 channels);
+    fused by a small 4-row, 2-column GridNet into one channel.
     """
 
     def __init__(self) -> None:
@@ -76,9 +99,12 @@ class ImportanceMetric(nn.Module):
         self.grid = GridNet(METRIC_ROWS, columns=2, down_columns=1)
         self.output = ProjectionBlock(METRIC_ROWS[0], METRIC_ROWS[0], 1)
 
-    def forward(self, image: torch.Tensor, other: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
-        error = (image - backwarp(other, flow)).abs().mean(1, keepdim=True)
-        features = torch.cat([self.image_features(image), self.error_features(error)], 1)
+    def forward(
+        self, encoding: torch.Tensor, other_encoding: torch.Tensor, flow: torch.Tensor
+    ) -> torch.Tensor:
+        warped = backwarp(other_encoding, flow, padding_mode="zeros").to(encoding.dtype)
+        error = (encoding - warped).abs().mean(1, keepdim=True)
+        features = torch.cat([self.image_features(encoding[:, :3]), self.error_features(error)], 1)
         inputs: list[torch.Tensor | None] = [features, None, None, None]
         return self.output(self.grid(inputs))
 
@@ -119,11 +145,8 @@ class Synthesis(nn.Module):
         """Encoder features and importance metrics of both frames (independent of t)."""
         batch = frame_one.shape[0]
         features = self.encoder(torch.cat([frame_one, frame_two], 0))
-        metric = self.metric(
-            torch.cat([frame_one, frame_two], 0),
-            torch.cat([frame_two, frame_one], 0),
-            torch.cat([flow_forward, flow_backward], 0),
-        )
+        swapped = torch.cat([features[0][batch:], features[0][:batch]], 0)
+        metric = self.metric(features[0], swapped, torch.cat([flow_forward, flow_backward], 0))
         return PairContext(
             features_one=[level[:batch] for level in features],
             features_two=[level[batch:] for level in features],
@@ -134,30 +157,28 @@ class Synthesis(nn.Module):
         )
 
     def render(self, context: PairContext, time: torch.Tensor) -> torch.Tensor:
-        """The frame at ``time`` (a float or N×1×1×1 tensor in [0, 1])."""
-        sides = (
-            (context.features_one, context.flow_forward * time, context.metric_one * (2 * time)),
-            (
-                context.features_two,
-                context.flow_backward * (1 - time),
-                context.metric_two * (2 * (1 - time)),
-            ),
-        )
+        """The frame at ``time`` (an N×1×1×1 tensor in [0, 1]).
+
+        Level 0 splats with the full-resolution flow and metric; each further level resizes
+        the previous level's (as the published network does), not the full-resolution ones.
+        """
+        features = (context.features_one, context.features_two)
+        flows = [context.flow_forward * time, context.flow_backward * (1 - time)]
+        metrics = [context.metric_one * 2.0 * time, context.metric_two * 2.0 * (1 - time)]
         merged: list[torch.Tensor | None] = []
         for level, merge in enumerate(self.merge):
-            splatted = []
-            for features, flow, metric in sides:
-                size = (int(features[level].shape[-2]), int(features[level].shape[-1]))
-                level_flow = resize_flow(flow, size)
-                level_metric = resize_to(metric, size)
-                splatted.append(
-                    softsplat(
-                        torch.cat([features[level], level_metric], 1),
-                        level_flow,
-                        (-level_metric).clamp(-METRIC_LIMIT, METRIC_LIMIT),
-                        mode="soft",
-                    )
+            size = (int(features[0][level].shape[-2]), int(features[0][level].shape[-1]))
+            if level > 0:
+                flows = [resize_flow(flow, size) for flow in flows]
+                metrics = [resize_to(metric, size) for metric in metrics]
+            splatted = [
+                splat_published(
+                    torch.cat([side[level], metric], 1),
+                    flow,
+                    (-metric).clamp(-METRIC_LIMIT, METRIC_LIMIT),
                 )
+                for side, flow, metric in zip(features, flows, metrics, strict=True)
+            ]
             merged.append(merge(torch.cat(splatted, 1)))
         return self.output(self.grid(merged))
 

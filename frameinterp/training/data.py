@@ -42,8 +42,8 @@ def video_sequences(
     path: Path, max_frames: int | None = None, scale: float = 1.0
 ) -> list[list[Frame]]:
     """Decode a video into memory as uint8 RGB, split into sequences at scene cuts."""
+    from frameinterp.decode import VideoReader, probe
     from frameinterp.timing import DEFAULT_SCENE_THRESHOLD
-    from frameinterp.video import VideoReader, probe
 
     info = probe(path)
     sequences: list[list[Frame]] = [[]]
