@@ -226,7 +226,7 @@ def interpolate_image_sequence(
         frames = frames[: settings.max_frames]
     if interpolator is None:
         interpolator = create_interpolator(
-            settings.engine, settings.device, weights=settings.weights
+            settings.engine, settings.device, **settings.engine_options()
         )
     request = settings.request
     total = len(frames) * request.factor if request.factor else 0
@@ -349,7 +349,9 @@ def interpolate_folder(
         raise OutputError(f"output {str(target)!r} is a file; give a folder with -o")
     if not os.access(target, os.W_OK):
         raise OutputError(f"output folder {str(target)!r} is not writable")
-    interpolator = create_interpolator(settings.engine, settings.device, weights=settings.weights)
+    interpolator = create_interpolator(
+        settings.engine, settings.device, **settings.engine_options()
+    )
     per_thread = threading.local()
 
     def engine_for_thread() -> Interpolator:
@@ -358,7 +360,7 @@ def interpolate_folder(
             return interpolator
         if not hasattr(per_thread, "engine"):
             per_thread.engine = create_interpolator(
-                settings.engine, settings.device, weights=settings.weights
+                settings.engine, settings.device, **settings.engine_options()
             )
         return per_thread.engine
 

@@ -37,7 +37,7 @@ from frameinterp.progress_bar import ProgressBar
 from frameinterp.transfer import PIXEL_DTYPES, image_from_tensor, image_to_tensor
 
 if TYPE_CHECKING:
-    from frameinterp.progress_bar import JobProgress as Progress
+    from frameinterp.progress_bar import JobProgress
 
 __all__ = ["check_times", "interpolate_frames"]
 
@@ -102,7 +102,7 @@ class _Run:
     """One engine and one progress count across all the pairs of a call."""
 
     def __init__(
-        self, interpolator: Interpolator, total: int, report: Callable[[Progress], None]
+        self, interpolator: Interpolator, total: int, report: Callable[[JobProgress], None]
     ) -> None:
         self.interpolator = interpolator
         self.total = total
@@ -114,7 +114,7 @@ class _Run:
         self, colour0: torch.Tensor, colour1: torch.Tensor, times: list[float]
     ) -> list[torch.Tensor]:
         """The engine's frames for one pair; one progress step per frame where it can."""
-        from frameinterp.progress_bar import JobProgress as Progress
+        from frameinterp.progress_bar import JobProgress
 
         engine = self.interpolator
         frame0 = colour0.to(engine.device, torch.float32).contiguous()
@@ -132,7 +132,7 @@ class _Run:
                 else:
                     results += engine.interpolate(frame0, frame1, group)
                 self.done += len(group)
-                self.report(Progress(self.done, self.total, clock.perf_counter() - self.started))
+                self.report(JobProgress(self.done, self.total, clock.perf_counter() - self.started))
         return results
 
 
@@ -215,7 +215,7 @@ def interpolate_frames(
     device: str | torch.device = "auto",
     interpolator: Interpolator | None = None,
     progress: bool = False,
-    on_progress: Callable[[Progress], None] | None = None,
+    on_progress: Callable[[JobProgress], None] | None = None,
     **options: Any,
 ) -> list[np.ndarray]: ...
 
@@ -230,7 +230,7 @@ def interpolate_frames(
     device: str | torch.device = "auto",
     interpolator: Interpolator | None = None,
     progress: bool = False,
-    on_progress: Callable[[Progress], None] | None = None,
+    on_progress: Callable[[JobProgress], None] | None = None,
     **options: Any,
 ) -> list[torch.Tensor]: ...
 
@@ -244,7 +244,7 @@ def interpolate_frames(
     device: str | torch.device = "auto",
     interpolator: Interpolator | None = None,
     progress: bool = False,
-    on_progress: Callable[[Progress], None] | None = None,
+    on_progress: Callable[[JobProgress], None] | None = None,
     **options: Any,
 ) -> list[np.ndarray] | list[torch.Tensor]:
     """The frames between ``first`` and ``second`` at ``times`` in (0, 1), one per time.
@@ -260,7 +260,7 @@ def interpolate_frames(
         interpolator: an engine from ``create_interpolator`` to reuse across calls (then
             ``engine``, ``device`` and ``options`` are not used).
         progress: draw a ``tqdm.auto`` bar (Jupyter or terminal), one step per output frame.
-        on_progress: called with a ``Progress`` (``done``, ``total``, ``elapsed``) per step.
+        on_progress: called with a ``JobProgress`` (``done``, ``total``, ``elapsed``) per step.
         options: engine options, as for ``create_interpolator`` (an unknown one is an error).
 
     Returns:

@@ -16,7 +16,7 @@ from frameinterp.frames import check_times, interpolate_frames
 from frameinterp.images import check_image_suffix, read_pixels, save_pixels
 
 if TYPE_CHECKING:
-    from frameinterp.progress_bar import JobProgress as Progress
+    from frameinterp.progress_bar import JobProgress
 
 __all__ = ["evenly_spaced_times", "interpolate_pair", "plan_outputs"]
 
@@ -86,9 +86,10 @@ def interpolate_pair(
     engine: str = "classic",
     device: str | torch.device = "auto",
     weights: str | Path | None = None,
+    quality: str | None = None,
     interpolator: Interpolator | None = None,
     progress: bool = False,
-    on_progress: Callable[[Progress], None] | None = None,
+    on_progress: Callable[[JobProgress], None] | None = None,
 ) -> list[Path]:
     """Write the frames between two images at ``times`` (default 0.5) or ``count`` even steps.
 
@@ -96,6 +97,7 @@ def interpolate_pair(
     and carry alpha if either does (see ``frameinterp.frames``). Every problem is checked
     before any work: missing or unreadable files, different sizes, times outside (0, 1),
     a missing or unwritable output folder, an output that exists (unless ``overwrite``).
+    ``quality`` picks the classic engine's preset (``fast``, ``balanced``, ``best``).
     Returns the written paths, in time order.
     """
     if times is not None and count is not None:
@@ -117,7 +119,10 @@ def interpolate_pair(
     for target in targets:
         check_output_path(target, [first_path, second_path], overwrite)
     if interpolator is None:
-        interpolator = create_interpolator(engine, resolve_device(device), weights=weights)
+        options = {} if quality is None else {"quality": quality}
+        interpolator = create_interpolator(
+            engine, resolve_device(device), weights=weights, **options
+        )
     frames = interpolate_frames(
         first_pixels,
         second_pixels,

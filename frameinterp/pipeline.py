@@ -31,16 +31,12 @@ from frameinterp.timing import Request, common_time_base
 
 __all__ = [
     "JobProgress",
-    "Progress",
     "VideoSummary",
     "default_output_path",
     "interpolate_video",
     "make_request",
     "resolve_settings",
 ]
-
-# The name lib's modules and ``frameinterp.Progress`` use for the one job-progress class.
-Progress = JobProgress
 
 # Largest numerator/denominator a container time base may have (int32 in FFmpeg).
 _MAX_TIME_BASE_TERM = 2**31 - 1
@@ -190,7 +186,7 @@ def interpolate_video(
     check_output_path(output, (source_path,) if info.data is None else (), settings.overwrite)
     if interpolator is None:
         interpolator = create_interpolator(
-            settings.engine, settings.device, weights=settings.weights
+            settings.engine, settings.device, **settings.engine_options()
         )
 
     output_rate = request.output_rate(info.rate)

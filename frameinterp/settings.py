@@ -36,6 +36,10 @@ HWACCELS = (
     "opencl", "vulkan", "mediacodec", "amf",
 )  # fmt: skip
 
+# The classic engine's presets (``engines.classic.QUALITY_FLOW``; a test keeps the two equal),
+# named here so that settings are checked without importing the engine.
+QUALITY_PRESETS = ("fast", "balanced", "best")
+
 
 @dataclass(frozen=True)
 class ConversionSettings:
@@ -50,7 +54,8 @@ class ConversionSettings:
     with an FFmpeg hardware decoder where it works. ``force`` allows output rates above
     ``MAX_OUTPUT_RATE``. ``allow_damaged`` accepts inputs that lost frames (the CLI otherwise
     exits non-zero). ``overwrite`` replaces existing outputs. ``flow_workers``, ``queue_size``
-    and ``device`` change speed, not output.
+    and ``device`` change speed, not output. ``quality`` picks the classic engine's preset
+    (``fast``, ``balanced``, ``best``; its default when ``None``).
     """
 
     factor: int | None = None
@@ -59,6 +64,7 @@ class ConversionSettings:
     engine: str = "classic"
     device: str = "auto"
     weights: Path | None = None
+    quality: str | None = None
     flow_workers: int | None = None
     codec: str = "x264"
     crf: int | None = None
@@ -94,6 +100,16 @@ class ConversionSettings:
             object.__setattr__(self, "device", str(self.device))  # a torch.device
         if self.weights is not None and not isinstance(self.weights, Path):
             object.__setattr__(self, "weights", Path(self.weights))
+        if self.quality is not None:
+            if self.engine != "classic":
+                raise InvalidInputError(
+                    f"--quality is a preset of the classic engine, not of --engine {self.engine}"
+                )
+            if self.quality not in QUALITY_PRESETS:
+                raise InvalidInputError(
+                    f"unknown --quality {self.quality!r}; expected one of: "
+                    f"{', '.join(QUALITY_PRESETS)}"
+                )
         object.__setattr__(
             self, "encode", EncodeSettings(codec=self.codec, crf=self.crf, preset=self.preset)
         )
@@ -115,6 +131,13 @@ class ConversionSettings:
             raise InvalidInputError(
                 f"unknown --hwaccel {self.hwaccel!r}; expected one of: {', '.join(HWACCELS)}"
             )
+
+    def engine_options(self) -> dict[str, Any]:
+        """The options ``create_interpolator`` takes from these settings."""
+        options: dict[str, Any] = {"weights": self.weights}
+        if self.quality is not None:
+            options["quality"] = self.quality
+        return options
 
     def with_changes(self, **changes: Any) -> ConversionSettings:
         """A copy with some fields changed, validated again."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import cv2
+import pytest
 import torch
 from typer.testing import CliRunner
 
 from frameinterp.cli import app
+from frameinterp.errors import InvalidInputError
 from frameinterp.network import SoftsplatNetwork, save_weights
 
 runner = CliRunner()
@@ -105,3 +107,18 @@ def test_public_names_are_exactly_the_exports():
         assert parameters["engine"].kind is inspect.Parameter.KEYWORD_ONLY
         assert "torch.device" in str(parameters["device"].annotation)
         assert {"progress", "on_progress"} <= set(parameters)
+
+
+def test_quality_setting_matches_the_classic_presets() -> None:
+    from frameinterp.engines.classic import QUALITY_FLOW
+    from frameinterp.settings import QUALITY_PRESETS, ConversionSettings
+
+    assert set(QUALITY_PRESETS) == set(QUALITY_FLOW)
+    assert ConversionSettings(quality="fast").engine_options() == {
+        "weights": None,
+        "quality": "fast",
+    }
+    with pytest.raises(InvalidInputError, match="unknown --quality"):
+        ConversionSettings(quality="ultra")
+    with pytest.raises(InvalidInputError, match="classic engine"):
+        ConversionSettings(engine="blend", quality="fast")

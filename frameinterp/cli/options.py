@@ -31,6 +31,13 @@ WeightsOption = Annotated[
         "nothing is ever downloaded."
     ),
 ]
+QualityOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Classic engine preset: fast, balanced (default) or best; see the README's "
+        "quality table."
+    ),
+]
 QuietOption = Annotated[
     bool,
     typer.Option(
@@ -83,6 +90,7 @@ _CONVERSION: list[tuple[str, Any, Any]] = [
     ("engine", EngineOption, "classic"),
     ("device", DeviceOption, "auto"),
     ("weights", WeightsOption, None),
+    ("quality", QualityOption, None),
     (
         "flow_workers",
         Annotated[
@@ -184,6 +192,7 @@ def build_settings(values: dict[str, Any]) -> ConversionSettings:
         engine=values["engine"],
         device=values["device"],
         weights=values["weights"],
+        quality=values["quality"],
         flow_workers=values["flow_workers"],
         codec=values["codec"],
         crf=values["crf"],

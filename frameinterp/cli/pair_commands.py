@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from frameinterp.cli.app import app, console, report_errors
-from frameinterp.cli.options import DeviceOption, EngineOption, WeightsOption
+from frameinterp.cli.options import DeviceOption, EngineOption, QualityOption, WeightsOption
 from frameinterp.pair import interpolate_pair
 
 
@@ -41,6 +41,7 @@ def pair_command(
     engine: EngineOption = "classic",
     device: DeviceOption = "auto",
     weights: WeightsOption = None,
+    quality: QualityOption = None,
 ) -> None:
     """Synthesise the frames between two images (PNG, JPEG, TIFF, WebP, BMP; 8 or 16 bit)."""
     written = interpolate_pair(
@@ -53,6 +54,7 @@ def pair_command(
         engine=engine,
         device=device,
         weights=weights,
+        quality=quality,
     )
     for path in written:
         console.print(str(path), highlight=False, soft_wrap=True)
