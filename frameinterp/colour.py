@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 import av
 import cv2
 import numpy as np
-from av.video.reformatter import Interpolation
+from av.video.reformatter import Interpolation, VideoReformatter
 
 __all__ = [
     "CODECS",
@@ -512,6 +512,12 @@ def _encode_rgb(
     return _write_frame(planes, layout, width, height)
 
 
+def _reformat(frame: av.VideoFrame, **options: Any) -> av.VideoFrame:
+    """swscale with a context of its own: ``VideoFrame.reformat`` caches one per frame, so two
+    threads converting the same decoded frame (engine and encoder) would share it and crash."""
+    return VideoReformatter().reformat(frame, **options)
+
+
 def _planar(frame: av.VideoFrame) -> tuple[av.VideoFrame, _Layout] | None:
     """The frame in a layout the numpy path handles (semi-planar formats unpacked by swscale,
     which only moves samples), or None."""
@@ -524,7 +530,7 @@ def _planar(frame: av.VideoFrame) -> tuple[av.VideoFrame, _Layout] | None:
         return None
     unpacked = replace(layout, planar=True)
     name = _format_name(unpacked)
-    moved = frame.reformat(format=name, interpolation=_ACCURATE)
+    moved = _reformat(frame, format=name, interpolation=_ACCURATE)
     if moved.format.name != name:  # pragma: no cover - swscale always gives what is asked
         return None
     return moved, unpacked
@@ -576,7 +582,8 @@ def _transform(image: np.ndarray, matrix: np.ndarray, dtype: type, top: int) -> 
 
 def _swscale_rgb(frame: av.VideoFrame, deep: bool) -> np.ndarray:
     color = frame_color(frame)
-    rgb = frame.reformat(
+    rgb = _reformat(
+        frame,
         format="rgb48le" if deep else "rgb24",
         src_colorspace=_SWS_MATRIX.get(color.matrix),
         src_color_range=color.range,
@@ -610,7 +617,8 @@ def frame_from_rgb(image: np.ndarray, pixel_format: str, color: ColorInfo) -> av
         source = av.VideoFrame.from_ndarray(
             np.ascontiguousarray(image), format="rgb48le" if image.dtype == np.uint16 else "rgb24"
         )
-        frame = source.reformat(
+        frame = _reformat(
+            source,
             format=pixel_format,
             src_color_range=FULL,
             dst_colorspace=_SWS_MATRIX.get(color.matrix),
@@ -717,7 +725,8 @@ def _convert_yuv(
 def _convert_swscale(
     frame: av.VideoFrame, pixel_format: str, source: ColorInfo, color: ColorInfo
 ) -> av.VideoFrame:
-    converted = frame.reformat(
+    converted = _reformat(
+        frame,
         format=pixel_format,
         src_colorspace=_SWS_MATRIX.get(source.matrix),
         src_color_range=source.range,
