@@ -157,8 +157,9 @@ def _pick(choice: np.ndarray, options: list[np.ndarray]) -> np.ndarray:
     """Per pixel, ``options[choice]`` (h×w or h×w×C arrays of one shape)."""
     picked = options[0].copy()
     for index, option in enumerate(options[1:], start=1):
-        mask = choice == index
-        picked[mask] = option[mask]
+        # OpenCV's masked copy (in place): boolean-mask assignment of h×w×2 arrays cost 6×
+        # as much, numpy's broadcast ``copyto`` 2.5×.
+        cv2.copyTo(option, (choice == index).view(np.uint8), picked)
     return picked
 
 

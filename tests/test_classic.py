@@ -90,12 +90,17 @@ def test_endpoints_give_the_inputs_back(real_pair: tuple[torch.Tensor, ...]) -> 
 
 @pytest.mark.parametrize("sampler", ["opencv", "torch"])
 def test_tiled_matches_untiled(real_pair: tuple[torch.Tensor, ...], sampler: str) -> None:
-    frame0, frame1 = (frame[:, 60:250, 150:433] for frame in real_pair[:2])
     whole = ClassicInterpolator("cpu", ClassicOptions(tile_size=4096, sampler=sampler))
     tiled = ClassicInterpolator("cpu", ClassicOptions(tile_size=48, sampler=sampler))
-    expected = whole.interpolate(frame0, frame1, [0.3])[0]
-    result = tiled.interpolate(frame0, frame1, [0.3])[0]
-    assert torch.allclose(result, expected, atol=1e-5)
+    # An even width: the motion (at half the flow's scale) is exactly half the frame's size.
+    # An odd one: a tile's affine upsampling of the motion resolves 1/32 pixel (OpenCV's
+    # fixed-point coordinates) where the whole frame's resize does not, so the two differ by
+    # far less than one 8-bit step.
+    for right, tolerance in ((434, 1e-5), (433, 1e-3)):
+        frame0, frame1 = (frame[:, 60:250, 150:right] for frame in real_pair[:2])
+        expected = whole.interpolate(frame0, frame1, [0.3])[0]
+        result = tiled.interpolate(frame0, frame1, [0.3])[0]
+        assert torch.allclose(result, expected, atol=tolerance)
 
 
 def test_opencv_and_torch_samplers_agree(real_pair: tuple[torch.Tensor, ...]) -> None:

@@ -141,3 +141,18 @@ def test_static_margin_keeps_a_still_noisy_wall_still(texture: torch.Tensor) -> 
     forward, _ = estimate_flows_rgb(image0, image1, FlowOptions(static_margin=0.03))
     assert np.abs(forward[:, 80:]).max() == 0.0  # the wall right of the object
     assert np.abs(np.median(forward[32:64, 16:48].reshape(-1, 2), axis=0) - [6, 0]).max() < 0.5
+
+
+def test_per_pixel_pick_takes_the_chosen_candidate() -> None:
+    """The masked-copy pick gives exactly what indexing the stacked candidates gives, for
+    flows (h×w×2) and error maps (h×w), on a choice with every index present."""
+    from frameinterp.flow import _argmin, _pick
+
+    rng = np.random.default_rng(3)
+    flows = [rng.standard_normal((37, 53, 2)).astype(np.float32) for _ in range(3)]
+    costs = [rng.random((37, 53), dtype=np.float32) for _ in range(3)]
+    choice = _argmin(costs)
+    assert set(np.unique(choice)) == {0, 1, 2}
+    rows, columns = np.indices(choice.shape)
+    assert np.array_equal(_pick(choice, flows), np.stack(flows)[choice, rows, columns])
+    assert np.array_equal(_pick(choice, costs), np.stack(costs).min(axis=0))
