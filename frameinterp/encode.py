@@ -216,6 +216,9 @@ class VideoWriter:
             raise OutputError(
                 f"cannot write {name!r} ({error}); use an extension such as .mp4, .mov or .mkv"
             ) from None
+        except BaseException:
+            self.abort()
+            raise
         try:
             for key, value in (metadata or {}).items():
                 self._container.metadata[key] = value

@@ -219,21 +219,24 @@ def interpolate_video(
     )
     if settings.slowdown and info.audio_codecs and not keep:
         warnings.append("audio dropped: slow motion changes the duration, so it would not match")
-    try:
+    reader: VideoReader | None = None
+    try:  # a signal can land anywhere from here on: nothing half-written may stay behind
         reader = VideoReader(info, queue_size=settings.queue_size, measure=True, hwaccel=decoder)
+        with ProgressBar(progress, source_path.name, on_progress, total=total) as bar:
+            result = convert(
+                reader,
+                writer,
+                settings,
+                interpolator,
+                on_progress=bar,
+                expected_outputs=total,
+                name=repr(str(source_path)),
+            )
     except BaseException:
+        if reader is not None:
+            reader.close()
         writer.abort()
         raise
-    with ProgressBar(progress, source_path.name, on_progress, total=total) as bar:
-        result = convert(
-            reader,
-            writer,
-            settings,
-            interpolator,
-            on_progress=bar,
-            expected_outputs=total,
-            name=repr(str(source_path)),
-        )
 
     stats = reader.stats
     affected = stats.affected_frames
