@@ -11,7 +11,7 @@ with PyAV), then converted at factor 2 by:
 Prints output frames per second, the share of time spent in decode / interpolate / encode (each
 stage's busy time over their sum; stages overlap in threads), and the ratio to minterpolate.
 
-    python bench/video_speed.py [--frames 24] [--engine classic]
+    python bench/video_speed.py [--frames 24] [--engine classic] [--quality fast --quality balanced]
 """
 
 from __future__ import annotations
@@ -77,6 +77,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=24, help="input frames per clip")
     parser.add_argument("--engine", default="classic")
+    parser.add_argument(
+        "--quality", action="append", help="classic presets to time (repeatable; default: its own)"
+    )
     arguments = parser.parse_args()
     print(
         f"CPU: {torch.get_num_threads()} torch threads; {arguments.frames} input frames per clip "
@@ -95,16 +98,19 @@ def main() -> None:
             rate = probe(clip).rate
             seconds, frames = run_minterpolate(clip, Path(folder) / "mi.mp4", rate)
             baseline = frames / seconds
-            for engine in dict.fromkeys([arguments.engine, "blend"]):
+            runs = [(arguments.engine, quality) for quality in arguments.quality or [None]]
+            for engine, quality in [*runs, ("blend", None)]:
+                options = {} if quality is None else {"quality": quality}
                 summary = interpolate_video(
                     clip, Path(folder) / f"{engine}.mp4", engine=engine, device="cpu",
-                    overwrite=True,
+                    overwrite=True, **options,
                 )  # fmt: skip
                 stages = summary.stage_seconds
                 busy = sum(stages.values()) or 1.0
                 speed = summary.frames_per_second
+                method = f"frameinterp {engine}" + (f" {quality}" if quality else "")
                 print(
-                    f"{label:<6} {'frameinterp ' + engine:<22} {speed:>8.2f} "
+                    f"{label:<6} {method:<22} {speed:>8.2f} "
                     f"{stages['decode'] / busy:>7.0%} {stages['interpolate'] / busy:>7.0%} "
                     f"{stages['encode'] / busy:>7.0%} {speed / baseline:>15.2f}x"
                 )
