@@ -25,7 +25,6 @@ from typing import Any, Literal
 
 import av
 import av.error
-import cv2
 import numpy as np
 
 from frameinterp.colour import rgb_from_frame
@@ -41,7 +40,7 @@ from frameinterp.errors import (
     UnsupportedMediaError,
 )
 from frameinterp.files import TemporaryFolder, check_output_path, write_atomically
-from frameinterp.images import IMAGE_SUFFIXES, read_rgb
+from frameinterp.images import IMAGE_SUFFIXES, read_rgb, save_pixels
 from frameinterp.pipeline import (
     RECORD_PREFIX,
     RECORD_TAG,
@@ -178,9 +177,7 @@ class PngFolder:
     def write(self, picture: Picture, time: Fraction) -> None:
         image = picture if isinstance(picture, np.ndarray) else rgb_from_frame(picture, False)
         self.frames_written += 1
-        path = self._folder.temporary / f"frame_{self.frames_written:06d}.png"
-        if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
-            raise OutputError(f"cannot write {str(path)!r}")
+        save_pixels(self._folder.temporary / f"frame_{self.frames_written:06d}.png", image)
 
     def commit(self, end: Fraction | None = None) -> None:
         self._folder.commit()

@@ -27,6 +27,7 @@ import torch
 
 from frameinterp.engines.classic import QUALITIES, ClassicInterpolator, ClassicOptions
 from frameinterp.errors import InputNotFoundError, InvalidInputError
+from frameinterp.images import read_rgb
 from frameinterp.metrics import psnr, to_uint8_rgb
 
 __all__ = [
@@ -88,13 +89,6 @@ def _fit(image: np.ndarray, max_side: int) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
-def _read_png(path: Path) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise InputNotFoundError(f"cannot read {path}")
-    return np.ascontiguousarray(image[:, :, ::-1])
-
-
 def _decode(path: Path, last: int) -> list[np.ndarray]:
     """The first ``last + 1`` frames of a clip as RGB uint8 (fewer if the clip is shorter)."""
     frames: list[np.ndarray] = []
@@ -144,7 +138,8 @@ def load_cases(
         half = _halves([p.name for p in folders])
         for folder in folders:
             frames = [
-                _read_png(folder / f) for f in ("frame10.png", "frame11.png", "frame10i11.png")
+                read_rgb(folder / f, np.uint8)
+                for f in ("frame10.png", "frame11.png", "frame10i11.png")
             ]
             cases.append(Case(folder.name, folder.name, "middlebury", half[folder.name], *frames))
     if videos is not None:
