@@ -40,6 +40,7 @@ __all__ = [
     "estimate_flows",
     "estimate_flows_and_errors",
     "estimate_flows_rgb",
+    "filter_flow",
     "flow_scale",
     "pyramid",
 ]
@@ -61,6 +62,9 @@ class FlowOptions:
     windows; ``selection_window`` is the window over which the two candidates' colour errors
     are compared pixel by pixel; ``static_margin`` lets zero motion compete too and win unless
     beaten by more than that windowed error (summed channels in [0, 3]; 0 switches it off).
+    ``median_size``: the chosen flow's components are median-filtered over that square window
+    (``filter_flow``; 3 or 5, 0 = off), which removes the isolated pixels that the per-pixel
+    choice between candidates and DIS's own outliers leave behind.
     """
 
     max_side: int = 512
@@ -76,6 +80,13 @@ class FlowOptions:
     match_finest_level: int = 1
     selection_window: int = 7
     static_margin: float = 0.0
+    median_size: int = 0
+
+    def __post_init__(self) -> None:
+        if self.median_size not in (0, 3, 5):
+            raise InvalidInputError(
+                f"median_size for the flow must be 0 (off), 3 or 5, got {self.median_size}"
+            )
 
 
 def flow_scale(height: int, width: int, max_side: int = 512) -> int:
@@ -103,6 +114,22 @@ def downscale(image: torch.Tensor, scale: int) -> torch.Tensor:
         return F.avg_pool2d(image, scale)
     size = (max(1, -(-height // scale)), max(1, -(-width // scale)))
     return F.interpolate(image, size=size, mode="area")
+
+
+def filter_flow(flow: np.ndarray, options: FlowOptions) -> np.ndarray:
+    """``flow`` (h×w×2 float32) with each component replaced by its median over a
+    ``median_size``² window (edges repeated); unchanged when ``median_size`` is 0.
+
+    A robust clean-up after the per-pixel choice between candidates: a lone pixel (or a blob
+    under half the window) whose flow disagrees with its surroundings takes theirs, while
+    motion edges stay where they are (a median does not blur a step). On the generalisation
+    protocol, 5 after the selection at full-resolution flow gained on both halves (about
+    +0.03 dB each); a 3 on the halved (``motion_scale``) field gained on one half only.
+    OpenCV's float median takes only 3 or 5.
+    """
+    if options.median_size == 0:
+        return flow
+    return cv2.medianBlur(np.ascontiguousarray(flow, dtype=np.float32), options.median_size)
 
 
 def _dis(options: FlowOptions) -> cv2.DISOpticalFlow:
