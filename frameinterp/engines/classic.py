@@ -3,7 +3,7 @@
 For each pair:
 
 1. Bidirectional flow ``F01``, ``F10`` at the quality preset's scale (``frameinterp.flow``;
-   full resolution up to 1280 px a side by default), once per pair. Pixels whose flow the other
+   full resolution up to 960 px a side by default), once per pair. Pixels whose flow the other
    direction contradicts (round trip off by more than ``refill_threshold``) are most likely
    hidden in the other frame: their flow is refilled from their neighbours.
 2. An importance metric per source pixel, from brightness constancy and flow consistency:
@@ -82,18 +82,22 @@ QUALITIES: tuple[Quality, ...] = ("fast", "balanced", "best")
 # halving it costs a quarter of the metric and the splatting, and measured no loss on either
 # half of the protocol (README, "Quality, like the paper"); ``best`` keeps every pixel.
 QUALITY_MOTION_SCALE: dict[str, int] = {"fast": 2, "balanced": 2, "best": 1}
-# The flow of each quality preset (measured in README, "Quality, like the paper"):
+# The flow of each quality preset (measured in README, "Quality, like the paper"). The block
+# search's levels count from the motion scale (``flow.estimate_flows_and_errors``):
 # fast: the longer side halved until ≤ 512 px (640×480 → 320×240), a ±20 px block search
 #   refined down to a quarter of the flow's scale, DIS patch stride 6;
-# balanced: full resolution up to 1280 px a side (above: halved until it fits), the block
-#   search at an eighth of that scale (±40 px), refined down to a quarter; DIS patch stride 8
-#   (a DIS call a third of stride 4's cost; its patch grid, unlike stride 6's, is the same
-#   mirrored on 640×480 and its halvings, so the result keeps to the orientation);
+# balanced: full resolution up to 960 px a side (above: halved until it fits, so 720p and
+#   1080p frames get 640×360 and 960×540 flow: full-resolution flow at 720p cost 2.5 times
+#   the whole conversion's CPU time, and the end-to-end bar is twice minterpolate's speed
+#   there), the block search at an eighth of that scale (±40 px), refined down to a quarter;
+#   DIS patch stride 8 (a DIS call a third of stride 4's cost; its patch grid, unlike stride
+#   6's, is the same mirrored on 640×480 and its halvings, so the result keeps to the
+#   orientation);
 # best: full resolution up to 2048 px, and a finer, longer DIS search (patch stride 3, 25
 #   iterations per level).
 QUALITY_FLOW: dict[str, FlowOptions] = {
     "fast": FlowOptions(max_side=512, match_levels=1, match_finest_level=1, patch_stride=6),
-    "balanced": FlowOptions(max_side=1280, match_levels=2, match_finest_level=1, patch_stride=8),
+    "balanced": FlowOptions(max_side=960, match_levels=2, match_finest_level=1, patch_stride=8),
     "best": FlowOptions(max_side=2048, match_levels=3, patch_stride=3, descent_iterations=25),
 }
 
