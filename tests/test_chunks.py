@@ -108,9 +108,7 @@ def test_chunk_length_must_be_positive(clip: Path) -> None:
 
 @pytest.fixture
 def cli_app() -> typer.Typer:
-    """The application with its commands. Imported here, not at the top: importing a
-    ``frameinterp.cli`` submodule first would shadow ``frameinterp.cli.app`` (the Typer app,
-    made on first use) with the submodule of that name for every later importer."""
+    """The application with its commands (made on first use: it imports torch)."""
     from frameinterp.cli import app
 
     return app

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from frameinterp.benchmark import MiddleburyReport, benchmark_middlebury
-from frameinterp.cli.app import benchmark_app, console, fail, report_errors
+from frameinterp.cli.application import benchmark_app, console, fail, report_errors
 from frameinterp.cli.options import DeviceOption, EngineOption, JsonOption, WeightsOption
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from frameinterp.cli.app import app, console, report_errors
+from frameinterp.cli.application import app, console, report_errors
 from frameinterp.cli.options import DeviceOption, EngineOption, QualityOption, WeightsOption
 from frameinterp.pair import interpolate_pair
 

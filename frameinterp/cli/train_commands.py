@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from frameinterp.cli.app import app, console, err_console, report_errors
+from frameinterp.cli.application import app, console, err_console, report_errors
 
 if TYPE_CHECKING:
     from frameinterp.training import Progress
