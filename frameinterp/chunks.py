@@ -323,10 +323,6 @@ class _PacketSink(VideoWriter):
                 )
             )
 
-    @property
-    def extradata(self) -> bytes:
-        return bytes(self._stream.codec_context.extradata or b"")
-
 
 def _rescale(value: int | None, base: Fraction, target: Fraction) -> int:
     if value is None:
@@ -419,33 +415,24 @@ class JoinResult:
     seconds: float = 0.0
 
 
-class _Joiner(VideoWriter):
-    """A ``VideoWriter`` fed with encoded packets instead of pictures (audio copied as usual).
+def _check_header(writer: VideoWriter, extradata: bytes) -> None:
+    """The chunks' parameter sets must match the output stream's byte for byte (the writer
+    opens its own encoder with the chunks' settings only to get that header)."""
+    if writer.extradata != extradata:
+        raise OutputError(
+            f"a chunk was encoded with different {writer.settings.codec} parameters than the "
+            "output stream, so the chunks cannot be joined; rerun without --workers/--ray"
+        )
 
-    The writer opens its own encoder with the chunks' settings only to get the same stream
-    header; the chunks' parameter sets must match it byte for byte.
-    """
 
-    def check_header(self, extradata: bytes) -> None:
-        own = bytes(self._stream.codec_context.extradata or b"")
-        if own != extradata:
-            raise OutputError(
-                f"a chunk was encoded with different {self.settings.codec} parameters than the "
-                "output stream, so the chunks cannot be joined; rerun without --workers/--ray"
-            )
-
-    def write_packet(self, packet: EncodedPacket, time_base: Fraction) -> None:
-        assert self._side is not None
-        self._side.copy_until(packet.pts * time_base)
-        encoded = av.Packet(packet.data)
-        encoded.pts = packet.pts
-        encoded.dts = packet.dts
-        encoded.duration = packet.duration
-        encoded.time_base = time_base
-        encoded.is_keyframe = packet.keyframe
-        encoded.stream = self._stream
-        self._mux([encoded])
-        self.frames_written += 1
+def _packet(packet: EncodedPacket, time_base: Fraction) -> av.Packet:
+    encoded = av.Packet(packet.data)
+    encoded.pts = packet.pts
+    encoded.dts = packet.dts
+    encoded.duration = packet.duration
+    encoded.time_base = time_base
+    encoded.is_keyframe = packet.keyframe
+    return encoded
 
 
 def join_chunks(
@@ -464,7 +451,7 @@ def join_chunks(
     started = clock.perf_counter()
     if keep_audio is None:
         keep_audio = job.settings.keeps_audio()
-    writer = _Joiner(
+    writer = VideoWriter(
         output,
         job.info,
         settings=job.settings.encode,
@@ -481,7 +468,7 @@ def join_chunks(
         for count, chunk in enumerate(chunks, start=1):  # noqa: B007 (count used after)
             if not chunk.packets:
                 raise OutputError(f"chunk {chunk.index} came back without any frames")
-            writer.check_header(chunk.extradata)
+            _check_header(writer, chunk.extradata)
             if not chunk.packets[0].keyframe:
                 raise OutputError(f"chunk {chunk.index} does not start with a keyframe")
             first_times.append(min(p.pts for p in chunk.packets) * job.time_base)
@@ -492,27 +479,16 @@ def join_chunks(
                         f"{packet.dts} after {last_dts}); the chunks cannot be joined"
                     )
                 last_dts = packet.dts
-                writer.write_packet(packet, job.time_base)
+                writer.write_packet(_packet(packet, job.time_base), packet.pts * job.time_base)
         if expected_chunks is not None and count != expected_chunks:
             raise OutputError(f"expected {expected_chunks} chunks to join, got {count}")
         duration = (job.end_time - job.info.start) * job.scale
-        _finish_checked(writer, duration, first_times)
+        frames = writer.frames_written
+        writer.commit(check=lambda path: check_joined(path, frames, duration, first_times))
     except BaseException:
         writer.abort()
         raise
     return JoinResult(output, writer.frames_written, writer.notes, clock.perf_counter() - started)
-
-
-def _finish_checked(writer: _Joiner, duration: Fraction, first_times: list[Fraction]) -> None:
-    """``VideoWriter.commit`` with a check of the finished file before it gets its name."""
-    assert writer._container is not None and writer._side is not None
-    writer._side.copy_until(None)
-    writer._side.close()
-    writer._container.close()
-    writer._container = None
-    assert writer.temporary is not None and writer._file is not None
-    check_joined(writer.temporary, writer.frames_written, duration, first_times)
-    writer._file.commit()
 
 
 def check_joined(path: Path, frames: int, duration: Fraction, starts: Iterable[Fraction]) -> None:

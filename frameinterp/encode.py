@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -182,6 +182,7 @@ class VideoWriter:
         self.notes = StreamNotes()
         self.frames_written = 0
         self.passed_through = 0  # decoded frames encoded without any conversion
+        self._encoded = 0  # pictures given to the encoder (``write_packet`` bypasses it)
         encoder = CODECS[settings.codec][0]
         self.pixel_format = encoder_pixel_format(
             settings.codec, source.pixel_format, source.bit_depth
@@ -248,6 +249,11 @@ class VideoWriter:
         except BaseException:
             self.abort()
             raise
+
+    @property
+    def extradata(self) -> bytes:
+        """The encoder's stream header (parameter sets), which joined streams must share."""
+        return bytes(self._stream.codec_context.extradata or b"")
 
     @property
     def temporary(self) -> Path | None:
@@ -338,29 +344,46 @@ class VideoWriter:
                 f"the {self.settings.codec} encoder failed on frame {self.frames_written}: {error}"
             ) from None
         self._mux(packets)
+        self._encoded += 1
+        self.frames_written += 1
+
+    def write_packet(self, packet: av.Packet, time: Fraction) -> None:
+        """Mux one already encoded video packet shown from ``time`` seconds (chunks encoded
+        elsewhere with this writer's settings; see ``extradata``)."""
+        assert self._side is not None
+        self._side.copy_until(time)
+        packet.stream = self._stream
+        self._mux([packet])
         self.frames_written += 1
 
     def _mux(self, packets: list[av.Packet]) -> None:
+        """Where encoded video packets go: the container (a subclass may collect them)."""
         assert self._container is not None
         try:
             self._container.mux(packets)
         except av.error.FFmpegError as error:
             raise OutputError(f"cannot write to {self._name!r}: {error}") from None
 
-    def commit(self, end: Fraction | None = None) -> None:
+    def commit(
+        self, end: Fraction | None = None, *, check: Callable[[Path], None] | None = None
+    ) -> None:
         """Flush the encoder, finish the file and move it to its final name.
 
         Audio and subtitles are copied to their end, or up to ``end`` seconds when given (a job
-        that converts only part of a video).
+        that converts only part of a video). ``check`` runs on the finished temporary file
+        before it is renamed; an error from it deletes the file instead.
         """
         assert self._container is not None and self._side is not None
         try:
-            self._mux(self._stream.encode(None))
+            if self._encoded:
+                self._mux(self._stream.encode(None))
             self._side.copy_until(end)
             self._side.close()
             self._container.close()
             self._container = None
             if self._file is not None:
+                if check is not None:
+                    check(self._file.temporary)
                 self._file.commit()
         except BaseException:
             self.abort()

@@ -9,13 +9,17 @@ clipping to [0, 1] and rounding to the nearest level; 16-bit pixels become 8-bit
 On a CUDA device every frame crosses the bus once, as integers (a quarter of the float bytes),
 through a small ring of pinned host buffers so copies run asynchronously on a side stream and
 overlap with compute; scaling to float and back, clipping and rounding happen on the device.
-On the CPU the same conversions run in place with no staging.
+On the CPU each conversion is one numpy/OpenCV pass with no staging, and an uploaded frame keeps
+the decoder's channel-last memory (a (C, H, W) view of an H×W×C array): OpenCV engines then
+sample all channels in one call, and no torch operator (with its OpenMP threads spinning beside
+the decoder, encoder and flow threads on a small machine) runs per frame.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import torch
 
@@ -55,6 +59,30 @@ def to_float(pixels: torch.Tensor, dtype: np.dtype) -> torch.Tensor:
     return planes.div_(pixel_peak(dtype))
 
 
+def host_float(image: np.ndarray) -> torch.Tensor:
+    """H×W×C uint8/uint16 pixels → (C, H, W) float32 in [0, 1] on the CPU, channel-last in
+    memory; the same numbers as ``to_float`` (each value divided by the peak), in one pass."""
+    scaled = np.divide(image, np.float32(pixel_peak(image.dtype)), dtype=np.float32)
+    return torch.from_numpy(scaled).permute(2, 0, 1)
+
+
+def host_pixels(frame: torch.Tensor, dtype: np.dtype) -> np.ndarray:
+    """(C, H, W) float32 CPU frame → H×W×C pixels of ``dtype``: ``to_pixels``'s clip, scale and
+    round-to-nearest-even in one OpenCV pass (no copy first when the frame is channel-last)."""
+    channels = frame.detach().permute(1, 2, 0).numpy()
+    if channels.shape[2] > 4:  # OpenCV images have at most 4 channels
+        return to_pixels(frame, dtype).numpy().astype(dtype, copy=False)
+    depth = cv2.CV_16U if dtype == np.uint16 else cv2.CV_8U
+    peak = pixel_peak(dtype)
+    values = np.ascontiguousarray(channels)
+    pixels = cv2.addWeighted(values, peak, values, 0.0, 0.0, dtype=depth)
+    return pixels.reshape(channels.shape)
+
+
+def _is_host_float(frame: torch.Tensor) -> bool:
+    return frame.device.type == "cpu" and frame.dtype == torch.float32
+
+
 def to_pixels(frame: torch.Tensor, dtype: np.dtype) -> torch.Tensor:
     """(C, H, W) float → H×W×C integer pixels on the same device: clip, scale, round.
 
@@ -68,13 +96,15 @@ def to_pixels(frame: torch.Tensor, dtype: np.dtype) -> torch.Tensor:
 
 def image_to_tensor(image: np.ndarray) -> torch.Tensor:
     """H×W×C (or H×W) uint8/uint16 pixels → (C, H, W) float32 in [0, 1] on the CPU."""
-    dtype = pixel_dtype(image.dtype)
-    return to_float(_host_tensor(image if image.ndim == 3 else image[:, :, None]), dtype)
+    pixel_dtype(image.dtype)
+    return host_float(image if image.ndim == 3 else image[:, :, None])
 
 
 def image_from_tensor(frame: torch.Tensor, dtype: np.dtype | type = np.uint8) -> np.ndarray:
     """(C, H, W) float on any device → H×W×C numpy pixels of ``dtype``: clip, scale, round."""
     checked = pixel_dtype(dtype)
+    if _is_host_float(frame):
+        return host_pixels(frame, checked)
     pixels = to_pixels(frame, checked).cpu().numpy()
     return np.ascontiguousarray(pixels.astype(checked, copy=False))
 
@@ -108,9 +138,9 @@ class FrameTransfer:
 
     def upload(self, image: np.ndarray) -> torch.Tensor:
         """H×W×3 RGB → (3, H, W) float32 in [0, 1] on the device."""
-        host = _host_tensor(image)
         if not self._cuda:
-            return to_float(host.to(self.device), image.dtype)
+            return host_float(image)
+        host = _host_tensor(image)
         assert self._stream is not None  # set whenever the device is CUDA
         staging = self._next_staging(host)
         staging.done.synchronize()  # the copy that last used this buffer has finished
@@ -125,6 +155,8 @@ class FrameTransfer:
     def download(self, frame: torch.Tensor, dtype: np.dtype | type = np.uint8) -> np.ndarray:
         """(3, H, W) float → H×W×3 RGB numpy array of ``dtype`` (uint8 or uint16)."""
         dtype = np.dtype(dtype)
+        if _is_host_float(frame):
+            return host_pixels(frame, dtype)
         pixels = to_pixels(frame, dtype)
         if pixels.is_cuda:
             host = torch.empty(pixels.shape, dtype=pixels.dtype, pin_memory=True)

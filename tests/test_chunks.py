@@ -88,6 +88,19 @@ def test_join_refuses_overlapping_chunks(clip: Path, tmp_path: Path) -> None:
     assert not list(tmp_path.glob(".out.partial-*"))
 
 
+def test_a_joined_file_that_fails_its_check_is_never_published(clip: Path, tmp_path: Path) -> None:
+    """Missing chunks (here all but the first) give a file that lasts too short: the check of
+    the finished file rejects it before it is renamed, and its temporary file is deleted."""
+    item = prepare_file(clip, tmp_path / "out.mkv", codec="ffv1", chunk_seconds=0.3)
+    engine = create_interpolator("blend", "cpu")
+    chunk, data = next(iter(chunk_containers(item.plan)))
+    first = convert_chunk(data, chunk, item.job, engine)
+    with pytest.raises(OutputError, match="lasts"):
+        join_chunks(item.output, item.job, [first])
+    assert not item.output.exists()
+    assert not list(tmp_path.glob(".out.partial-*"))
+
+
 def test_chunk_length_must_be_positive(clip: Path) -> None:
     with pytest.raises(InvalidInputError, match="chunk length"):
         plan_chunks(clip, 0)
@@ -95,9 +108,7 @@ def test_chunk_length_must_be_positive(clip: Path) -> None:
 
 @pytest.fixture
 def cli_app() -> typer.Typer:
-    """The application with its commands. Imported here, not at the top: importing a
-    ``frameinterp.cli`` submodule first would shadow ``frameinterp.cli.app`` (the Typer app,
-    made on first use) with the submodule of that name for every later importer."""
+    """The application with its commands (made on first use: it imports torch)."""
     from frameinterp.cli import app
 
     return app

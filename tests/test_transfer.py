@@ -7,7 +7,13 @@ import pytest
 import torch
 
 from frameinterp.errors import InvalidInputError
-from frameinterp.transfer import FrameTransfer, image_from_tensor, image_to_tensor, to_uint8
+from frameinterp.transfer import (
+    FrameTransfer,
+    image_from_tensor,
+    image_to_tensor,
+    to_pixels,
+    to_uint8,
+)
 
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)]
 
@@ -37,9 +43,20 @@ def test_values_are_scaled_and_clipped():
     np.testing.assert_array_equal(transfer.download(frame, np.uint16)[0, 0], [0, 32768, 65535])
 
 
-def test_upload_gives_contiguous_planes():
-    image = np.zeros((5, 7, 3), dtype=np.uint8)
-    assert FrameTransfer("cpu").upload(image).is_contiguous()
+def test_cpu_upload_keeps_channel_last_memory_and_download_reads_it_without_a_copy():
+    """OpenCV engines sample H×W×3 memory in one call per frame: the CPU upload is a (3, H, W)
+    view of it, and a channel-last result converts back with the same numbers as planes."""
+    rng = np.random.default_rng(2)
+    image = rng.integers(0, 256, size=(5, 7, 3), dtype=np.uint8)
+    tensor = FrameTransfer("cpu").upload(image)
+    assert tensor.shape == (3, 5, 7) and tensor.permute(1, 2, 0).is_contiguous()
+    noisy = tensor + torch.from_numpy(rng.normal(0, 0.01, size=(3, 5, 7)).astype(np.float32))
+    planes = noisy.contiguous()
+    channel_last = noisy.permute(1, 2, 0).contiguous().permute(2, 0, 1)
+    for dtype in (np.uint8, np.uint16):
+        expected = to_pixels(planes, np.dtype(dtype)).numpy().astype(dtype)
+        np.testing.assert_array_equal(FrameTransfer("cpu").download(channel_last, dtype), expected)
+        np.testing.assert_array_equal(image_from_tensor(planes, dtype), expected)
 
 
 def test_sixteen_to_eight_bit_is_rounded_the_same_way_everywhere():

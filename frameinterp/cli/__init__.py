@@ -49,11 +49,9 @@ def _load() -> typer.Typer:
     from frameinterp.cli import info_commands as info_commands  # info, splat-demo
 
     # isort: on
-    from frameinterp.cli.app import app
+    from frameinterp.cli.application import app
 
-    # Importing the submodule ``cli.app`` bound the name ``app`` here to that module; the
-    # name means the Typer application.
-    globals()["app"] = app
+    globals()["app"] = app  # later lookups of ``frameinterp.cli.app`` skip ``__getattr__``
     return app
 
 

@@ -11,8 +11,8 @@ import typer
 from rich.table import Table
 
 from frameinterp.benchmark import MiddleburyReport, benchmark_middlebury
-from frameinterp.cli.app import benchmark_app, console, fail, report_errors
-from frameinterp.cli.options import DeviceOption, EngineOption, WeightsOption
+from frameinterp.cli.application import benchmark_app, console, fail, report_errors
+from frameinterp.cli.options import DeviceOption, EngineOption, JsonOption, WeightsOption
 
 if TYPE_CHECKING:
     from frameinterp.generalisation import GeneralisationReport
@@ -53,9 +53,9 @@ def middlebury_command(
         int, typer.Option(help="Timed runs per method and sequence (median).", min=1)
     ] = 3,
     baselines: Annotated[
-        bool, typer.Option(help="Also run frame blending and FFmpeg minterpolate.")
+        bool, typer.Option(metavar="", help="Also run frame blending and FFmpeg minterpolate.")
     ] = True,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """PSNR/SSIM of the t = 0.5 frame on Middlebury, with blending and minterpolate baselines."""
     report = benchmark_middlebury(
@@ -122,10 +122,12 @@ def generalisation_command(
         int, typer.Option(help="Clip frames are scaled to this longer side at most.", min=16)
     ] = 640,
     minterpolate: Annotated[
-        bool, typer.Option(help="Also run FFmpeg minterpolate (slower).")
+        bool, typer.Option(metavar="", help="Also run FFmpeg minterpolate (slower).")
     ] = True,
-    cases: Annotated[bool, typer.Option(help="Also print every case's PSNR and spread.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    cases: Annotated[
+        bool, typer.Option(metavar="", help="Also print every case's PSNR and spread.")
+    ] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Tuning protocol: Middlebury + clip triplets, four orientations and time reversal, two
     fixed halves (choose constants on one, report the other), against the naive baseline."""
@@ -181,7 +183,7 @@ def speed_command(
     device: DeviceOption = "auto",
     weights: WeightsOption = None,
     preset: Annotated[str | None, typer.Option(help="x264 preset, e.g. veryfast.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Where the time goes: decode, upload, flow, splat + fusion, download, encode; end to end."""
     import tempfile

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from frameinterp.cli.app import app, console, report_errors
+from frameinterp.cli.application import app, console, report_errors
 
 
 @app.command("info")

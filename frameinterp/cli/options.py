@@ -38,6 +38,9 @@ QualityOption = Annotated[
         "quality table."
     ),
 ]
+JsonOption = Annotated[
+    bool, typer.Option("--json", metavar="", help="Print JSON instead of a table.")
+]
 QuietOption = Annotated[
     bool,
     typer.Option(

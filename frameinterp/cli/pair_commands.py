@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from frameinterp.cli.app import app, console, report_errors
+from frameinterp.cli.application import app, console, report_errors
 from frameinterp.cli.options import DeviceOption, EngineOption, QualityOption, WeightsOption
 from frameinterp.pair import interpolate_pair
 
@@ -36,7 +36,8 @@ def pair_command(
         typer.Option("--count", "-n", help="N evenly spaced frames in between (numbered).", min=1),
     ] = None,
     overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace output files that already exist.")
+        bool,
+        typer.Option("--overwrite", metavar="", help="Replace output files that already exist."),
     ] = False,
     engine: EngineOption = "classic",
     device: DeviceOption = "auto",

@@ -15,7 +15,7 @@ import typer
 
 from frameinterp.batch import BatchItem
 from frameinterp.chunks import DEFAULT_CHUNK_SECONDS
-from frameinterp.cli.app import console, err_console, fail
+from frameinterp.cli.application import console, err_console, fail
 from frameinterp.cli.progress import ProgressDisplay, print_summary
 from frameinterp.errors import BackendUnavailableError
 from frameinterp.pipeline import VideoSummary

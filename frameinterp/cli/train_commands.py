@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from frameinterp.cli.app import app, console, err_console, report_errors
+from frameinterp.cli.application import app, console, err_console, report_errors
 
 if TYPE_CHECKING:
     from frameinterp.training import Progress
@@ -63,14 +63,15 @@ def train_command(
             ".safetensors file or a previous run) instead of random ones.",
         ),
     ] = None,
-    resume: Annotated[bool, typer.Option(help="Continue the run in --output.")] = False,
+    resume: Annotated[bool, typer.Option(metavar="", help="Continue the run in --output.")] = False,
     max_minutes: Annotated[
         float | None,
         typer.Option(help="Stop (checkpointed, resumable) after this many minutes."),
     ] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda[:N].")] = "auto",
     mixed_precision: Annotated[
-        bool, typer.Option(help="float16 autocast on CUDA (ignored on the CPU).")
+        bool,
+        typer.Option(metavar="", help="float16 autocast on CUDA (ignored on the CPU)."),
     ] = True,
     workers: Annotated[int, typer.Option(help="Data-loading worker processes.")] = 0,
     seed: Annotated[int, typer.Option(help="Seed for weights and batches.")] = 0,

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from frameinterp.batch import BatchItem, interpolate_folder
-from frameinterp.cli.app import app, console, err_console, fail, report_errors
+from frameinterp.cli.application import app, console, err_console, fail, report_errors
 from frameinterp.cli.options import (
     DeviceOption,
     EngineOption,

@@ -3,7 +3,7 @@
 For each pair:
 
 1. Bidirectional flow ``F01``, ``F10`` at the quality preset's scale (``frameinterp.flow``;
-   full resolution up to 1280 px a side by default), once per pair. Pixels whose flow the other
+   full resolution up to 960 px a side by default), once per pair. Pixels whose flow the other
    direction contradicts (round trip off by more than ``refill_threshold``) are most likely
    hidden in the other frame: their flow is refilled from their neighbours.
 2. An importance metric per source pixel, from brightness constancy and flow consistency:
@@ -33,6 +33,7 @@ float rounding, see ``tests/test_classic.py``).
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import weakref
@@ -81,18 +82,22 @@ QUALITIES: tuple[Quality, ...] = ("fast", "balanced", "best")
 # halving it costs a quarter of the metric and the splatting, and measured no loss on either
 # half of the protocol (README, "Quality, like the paper"); ``best`` keeps every pixel.
 QUALITY_MOTION_SCALE: dict[str, int] = {"fast": 2, "balanced": 2, "best": 1}
-# The flow of each quality preset (measured in README, "Quality, like the paper"):
+# The flow of each quality preset (measured in README, "Quality, like the paper"). The block
+# search's levels count from the motion scale (``flow.estimate_flows_and_errors``):
 # fast: the longer side halved until ≤ 512 px (640×480 → 320×240), a ±20 px block search
 #   refined down to a quarter of the flow's scale, DIS patch stride 6;
-# balanced: full resolution up to 1280 px a side (above: halved until it fits), the block
-#   search at an eighth of that scale (±40 px), refined down to a quarter; DIS patch stride 8
-#   (a DIS call a third of stride 4's cost; its patch grid, unlike stride 6's, is the same
-#   mirrored on 640×480 and its halvings, so the result keeps to the orientation);
+# balanced: full resolution up to 960 px a side (above: halved until it fits, so 720p and
+#   1080p frames get 640×360 and 960×540 flow: full-resolution flow at 720p cost 2.5 times
+#   the whole conversion's CPU time, and the end-to-end bar is twice minterpolate's speed
+#   there), the block search at an eighth of that scale (±40 px), refined down to a quarter;
+#   DIS patch stride 8 (a DIS call a third of stride 4's cost; its patch grid, unlike stride
+#   6's, is the same mirrored on 640×480 and its halvings, so the result keeps to the
+#   orientation);
 # best: full resolution up to 2048 px, and a finer, longer DIS search (patch stride 3, 25
 #   iterations per level).
 QUALITY_FLOW: dict[str, FlowOptions] = {
-    "fast": FlowOptions(max_side=512, match_levels=2, match_finest_level=2, patch_stride=6),
-    "balanced": FlowOptions(max_side=1280, match_levels=3, match_finest_level=2, patch_stride=8),
+    "fast": FlowOptions(max_side=512, match_levels=1, match_finest_level=1, patch_stride=6),
+    "balanced": FlowOptions(max_side=960, match_levels=2, match_finest_level=1, patch_stride=8),
     "best": FlowOptions(max_side=2048, match_levels=3, patch_stride=3, descent_iterations=25),
 }
 
@@ -305,15 +310,13 @@ class ClassicInterpolator:
             )
             started = time.perf_counter()
             flow01, flow10, errors = estimate_flows_and_errors(
-                small0, small1, self.options.flow_options, self._workers()
+                small0,
+                small1,
+                self.options.flow_options,
+                self._workers(),
+                result_scale=self.options.resolved_motion_scale,
             )
             self._count_flow(started)
-            factor = self.options.resolved_motion_scale
-            if factor > 1:
-                flow01, flow10 = (
-                    _shrink(flow, factor) / np.float32(factor) for flow in (flow01, flow10)
-                )
-                errors = (_shrink(errors[0], factor), _shrink(errors[1], factor))
             host = self._prepare_opencv(flow01, flow10, errors)
             return _Prepared(host, channel_last=channel_last, sources=(source0, source1))
         image0 = frame0[None].float()
@@ -404,15 +407,14 @@ class ClassicInterpolator:
 
     def _prepare(self, small0: torch.Tensor, small1: torch.Tensor) -> _PairState:
         started = time.perf_counter()
-        flow01, flow10 = estimate_flows(small0, small1, self.options.flow_options, self._workers())
-        self._count_flow(started)
         factor = self.options.resolved_motion_scale
+        flow01, flow10 = estimate_flows(
+            small0, small1, self.options.flow_options, self._workers(), result_scale=factor
+        )
+        self._count_flow(started)
         if factor > 1:
-            size = (-(-small0.shape[-2] // factor), -(-small0.shape[-1] // factor))
-            small0, small1, flow01, flow10 = (
-                F.interpolate(x, size=size, mode="area") for x in (small0, small1, flow01, flow10)
-            )
-            flow01, flow10 = flow01 / factor, flow10 / factor
+            size = flow01.shape[-2:]
+            small0, small1 = (F.interpolate(x, size=size, mode="area") for x in (small0, small1))
         flow01 = flow01.to(small0.device)
         flow10 = flow10.to(small0.device)
         sources = torch.cat([small0, small1])
@@ -550,18 +552,22 @@ class ClassicInterpolator:
         (``channel_last``) or 3×H×W planes; the result is laid out like the sources.
 
         The working-scale fields are upsampled by ``cv2.resize`` (``cv2.warpAffine`` for a
-        tile); H×W×3 frames are sampled by one ``cv2.remap`` each, planes by one each with
-        fixed-point maps computed once. Coordinates resolve to 1/32 pixel, far below what
-        8-bit output shows.
+        tile), the velocity as one two-channel map; the sampling positions are that map added
+        to a cached identity grid. H×W×3 frames are sampled by one ``cv2.remap`` each, planes
+        by one each with fixed-point maps computed once. Coordinates resolve to 1/32 pixel, far
+        below what 8-bit output shows.
         """
         height, width = source0.shape[:2] if channel_last else source0.shape[1:]
         small_height, small_width = fields.shape[-2:]
         scale_x = width / small_width
         scale_y = height / small_height
-        planes = fields
-        velocity_small_x = planes[0] * np.float32(scale_x)
-        velocity_small_y = planes[1] * np.float32(scale_y)
-        share_small = np.ascontiguousarray(planes[2])
+        # Velocity in full-resolution pixels, as one h×w×2 map; frame 0's share pre-scaled for
+        # blendLinear, which divides by (w0 + w1 + 1e-5): weights that sum to 1e5 make that
+        # constant vanish in float32 (frame 0's share, and the rest to frame 1).
+        velocity_small = cv2.merge(
+            [fields[0] * np.float32(scale_x), fields[1] * np.float32(scale_y)]
+        )
+        share_small = fields[2] * np.float32(_BLEND_SCALE)
         tiles = plan_tiles(height, width, self.options.tile_size, 0)
         whole = len(tiles) == 1
         shape = (height, width, 3) if channel_last else (3, height, width)
@@ -579,43 +585,55 @@ class ClassicInterpolator:
                         [0.0, 1.0 / scale_y, (tile.y0 + 0.5) / scale_y - 0.5],
                     ]
                 )
-            velocity_x = _upsample(velocity_small_x, size, to_small)
-            velocity_y = _upsample(velocity_small_y, size, to_small)
+            velocity = _upsample(velocity_small, size, to_small)
             weight0 = _upsample(share_small, size, to_small)
-            tile_shape = (tile.height, tile.width)
-            xs = np.arange(tile.x0, tile.x1, dtype=np.float32)
-            ys = np.arange(tile.y0, tile.y1, dtype=np.float32)[:, None]
-            grid_x = np.ascontiguousarray(np.broadcast_to(xs, tile_shape))
-            grid_y = np.ascontiguousarray(np.broadcast_to(ys, tile_shape))
-            maps0 = (cv2.scaleAdd(velocity_x, -t, grid_x), cv2.scaleAdd(velocity_y, -t, grid_y))
-            maps1 = (
-                cv2.scaleAdd(velocity_x, 1.0 - t, grid_x),
-                cv2.scaleAdd(velocity_y, 1.0 - t, grid_y),
-            )
-            # blendLinear divides by (w0 + w1 + 1e-5): weights that sum to 1e5 make that
-            # constant vanish in float32 (frame 0's share, and the rest to frame 1).
-            weight0 *= np.float32(_BLEND_SCALE)
             weight1 = np.float32(_BLEND_SCALE) - weight0
+            grid = _identity_grid(tile.x0, tile.y0, tile.width, tile.height)
+            maps0 = cv2.scaleAdd(velocity, -t, grid)
+            maps1 = cv2.scaleAdd(velocity, 1.0 - t, grid)
             rows, columns = slice(tile.y0, tile.y1), slice(tile.x0, tile.x1)
             if channel_last:
-                colour0 = cv2.remap(source0, *maps0, cv2.INTER_LINEAR, borderMode=_REPLICATE)
-                colour1 = cv2.remap(source1, *maps1, cv2.INTER_LINEAR, borderMode=_REPLICATE)
-                output[rows, columns] = cv2.blendLinear(colour0, colour1, weight0, weight1)
+                colour0 = _remap(source0, maps0)
+                colour1 = _remap(source1, maps1)
+                if whole:
+                    cv2.blendLinear(colour0, colour1, weight0, weight1, dst=output)
+                else:
+                    output[rows, columns] = cv2.blendLinear(colour0, colour1, weight0, weight1)
                 continue
             # Fixed-point maps, computed once and used for all three planes.
-            fixed0 = cv2.convertMaps(*maps0, cv2.CV_16SC2)
-            fixed1 = cv2.convertMaps(*maps1, cv2.CV_16SC2)
+            fixed0 = _fixed_point(maps0)
+            fixed1 = _fixed_point(maps1)
             for channel in range(3):
-                colour0 = cv2.remap(
-                    source0[channel], *fixed0, cv2.INTER_LINEAR, borderMode=_REPLICATE
-                )
-                colour1 = cv2.remap(
-                    source1[channel], *fixed1, cv2.INTER_LINEAR, borderMode=_REPLICATE
-                )
+                colour0 = _remap(source0[channel], *fixed0)
+                colour1 = _remap(source1[channel], *fixed1)
                 output[channel, rows, columns] = cv2.blendLinear(colour0, colour1, weight0, weight1)
         if channel_last:
             return torch.from_numpy(output).permute(2, 0, 1)
         return torch.from_numpy(output)
+
+
+def _remap(image: np.ndarray, map1: np.ndarray, map2: np.ndarray | None = None) -> np.ndarray:
+    """``image`` sampled bilinearly at ``map1`` (h×w×2 float32 positions, or fixed-point maps
+    with ``map2``), edges repeated."""
+    return cv2.remap(image, map1, map2, cv2.INTER_LINEAR, borderMode=_REPLICATE)  # type: ignore[arg-type]
+
+
+def _fixed_point(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """h×w×2 float32 positions → OpenCV's fixed-point maps (1/32 pixel), for repeated use."""
+    return cv2.convertMaps(positions, None, cv2.CV_16SC2)  # type: ignore[call-overload]
+
+
+@functools.lru_cache(maxsize=8)
+def _identity_grid(x0: int, y0: int, width: int, height: int) -> np.ndarray:
+    """height×width×2 float32 pixel coordinates (x, y) of a tile starting at (x0, y0); cached
+    (read-only) since every output frame of a video samples the same tiles."""
+    xs = np.arange(x0, x0 + width, dtype=np.float32)
+    ys = np.arange(y0, y0 + height, dtype=np.float32)
+    grid = np.empty((height, width, 2), dtype=np.float32)
+    grid[:, :, 0] = xs[None, :]
+    grid[:, :, 1] = ys[:, None]
+    grid.flags.writeable = False
+    return grid
 
 
 def _splat_cpu(values: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
@@ -629,6 +647,8 @@ def _upsample(plane: np.ndarray, size: tuple[int, int], to_small: np.ndarray | N
     whole frame (``to_small`` None) or the tile that the affine map ``to_small`` describes."""
     if to_small is None:
         return cv2.resize(plane, size, interpolation=cv2.INTER_LINEAR)
+    if plane.ndim == 3:  # one channel at a time: OpenCV's multi-channel warp rounds coarser
+        return cv2.merge([_upsample(channel, size, to_small) for channel in cv2.split(plane)])
     return cv2.warpAffine(
         plane, to_small, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=_REPLICATE
     )
@@ -755,10 +775,3 @@ def _fill_holes_host(values: np.ndarray, known: np.ndarray) -> np.ndarray:
         )
         filled = np.where(weight > 0, current, upsampled)
     return filled
-
-
-def _shrink(image: np.ndarray, factor: int) -> np.ndarray:
-    """Area average of an h×w(×C) float32 array by ``factor``, sizes rounded up."""
-    height, width = image.shape[:2]
-    size = (-(-width // factor), -(-height // factor))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)

@@ -37,7 +37,13 @@ def _show_version(value: bool) -> None:
 def _options(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version."),
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            metavar="",
+            help="Show the version.",
+        ),
     ] = False,
 ) -> None:
     """Smoother or slower video by synthesising the frames in between (softmax splatting)."""
