@@ -449,6 +449,8 @@ def estimate_flows_and_errors(
         rgb0, rgb1, [dis_forward.result(), *candidates_forward], window, margin
     )
     backward, error_backward = selecting.result()
+    # The errors stay the selection's: recomputing them for the filtered flow measured the same.
+    forward, backward = filter_flow(forward, options), filter_flow(backward, options)
     if result_scale == 1:
         return forward, backward, (error_forward, error_backward)
     factor = np.float32(1.0 / result_scale)

@@ -200,3 +200,25 @@ def test_filter_flow_removes_an_outlier_blob_and_keeps_the_rest() -> None:
     around = np.median(flow[195:207, 295:307].reshape(-1, 2), axis=0)
     assert np.abs(filtered[200:202, 300:302] - around).max() < 0.5
     assert float(np.median(np.abs(filtered - flow))) < 0.05
+
+
+def test_estimate_applies_the_median_to_the_chosen_flow() -> None:
+    """With ``median_size`` the estimate's flows are exactly the unfiltered estimate's flows
+    through ``filter_flow`` (the median comes after the choice between candidates, where it
+    removes isolated picks), and the balanced preset uses it."""
+    from frameinterp.engines.classic import QUALITY_FLOW
+    from frameinterp.flow import estimate_flows_and_errors, filter_flow
+
+    rgb0, rgb1 = (
+        np.ascontiguousarray(
+            cv2.imread(str(DATA / name), cv2.IMREAD_COLOR)[:, :, ::-1].astype(np.float32) / 255.0
+        )
+        for name in ("frame10.png", "frame11.png")
+    )
+    filtered = FlowOptions(median_size=5)
+    plain = estimate_flows_and_errors(rgb0, rgb1, FlowOptions())
+    cleaned = estimate_flows_and_errors(rgb0, rgb1, filtered)
+    for index in range(2):
+        assert np.array_equal(cleaned[index], filter_flow(plain[index], filtered))
+        assert not np.array_equal(cleaned[index], plain[index])
+    assert QUALITY_FLOW["balanced"].median_size == 5
