@@ -64,6 +64,9 @@ def __getattr__(name: str) -> Any:
 def main() -> None:
     """Console-script entry point."""
     handle_signals()
+    from frameinterp.memory import keep_freed_frames
+
+    keep_freed_frames()
     try:
         application = _load()
     except KeyboardInterrupt as error:
