@@ -1,4 +1,4 @@
-"""Keeping a long job's resident memory flat."""
+"""How a job uses the allocator: freed frame memory is reused, and a long job stays flat."""
 
 from __future__ import annotations
 
