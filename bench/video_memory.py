@@ -50,10 +50,10 @@ def make_clip(path: Path, seconds: int, rate: int) -> int:
 def child(clip: Path, output: Path) -> None:
     """Run one job in this process, set up as the command line sets itself up, and print its
     peak RSS (MiB) and frame counts."""
-    from frameinterp.memory import keep_freed_frames
+    from frameinterp.memory import settle_for_long_jobs
     from frameinterp.pipeline import interpolate_video
 
-    keep_freed_frames()
+    settle_for_long_jobs()
     started = time.perf_counter()
     summary = interpolate_video(
         clip, output, engine="blend", device="cpu", preset="ultrafast", overwrite=True

@@ -25,7 +25,7 @@ from pathlib import Path
 import av
 import torch
 
-from frameinterp.memory import keep_freed_frames
+from frameinterp.memory import settle_for_long_jobs
 from frameinterp.pipeline import interpolate_video
 from frameinterp.probe import probe
 from frameinterp.speed import make_clip
@@ -82,7 +82,7 @@ def main() -> None:
         "--quality", action="append", help="classic presets to time (repeatable; default: its own)"
     )
     arguments = parser.parse_args()
-    keep_freed_frames()  # as the command line does at start-up
+    settle_for_long_jobs()  # as the command line does before a job
     print(
         f"CPU: {torch.get_num_threads()} torch threads; {arguments.frames} input frames per clip "
         f"(from samples/cup.mp4), factor 2, libx264 default settings for every output"

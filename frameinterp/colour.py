@@ -21,6 +21,7 @@ never disagree.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -556,8 +557,8 @@ def rgb_from_frame(frame: av.VideoFrame, deep: bool) -> np.ndarray:
         return _quantise(_decode_rgb(source, layout, color, float(peak)), peak, dtype)
     # Integer samples in, integer RGB out: OpenCV sums in float and rounds once.
     planes = _read_planes(source, layout)
-    y_offset, y_scale, c_offset, c_scale = _codes(layout.depth, color.range == FULL)
     if layout.kind == "gray":
+        y_offset, y_scale, _, _ = _codes(layout.depth, color.range == FULL)
         gain = peak / y_scale
         transform = np.array([[gain, -y_offset * gain]] * 3)
         return _transform(planes[0], transform, dtype, peak)
@@ -565,10 +566,21 @@ def rgb_from_frame(frame: av.VideoFrame, deep: bool) -> np.ndarray:
     chroma = [
         _upsample(plane, layout.shift_x, layout.shift_y, width, height) for plane in planes[1:]
     ]
-    weights = _yuv_to_rgb_matrix(color.matrix) * peak / np.array([y_scale, c_scale, c_scale])
-    offsets = -(weights @ np.array([y_offset, c_offset, c_offset]))
     merged = cv2.merge([planes[0], *chroma])
-    return _transform(merged, np.concatenate([weights, offsets[:, None]], axis=1), dtype, peak)
+    transform = _yuv_codes_to_rgb(color.matrix, layout.depth, color.range == FULL, peak)
+    return _transform(merged, transform, dtype, peak)
+
+
+@functools.lru_cache(maxsize=16)
+def _yuv_codes_to_rgb(matrix: int, depth: int, full: bool, peak: int) -> np.ndarray:
+    """3×4 float32: (Y, Cb, Cr, 1) code values → RGB scaled to ``peak``. Made once per kind of
+    input (a small matrix product per frame woke BLAS's threads, which then spun)."""
+    y_offset, y_scale, c_offset, c_scale = _codes(depth, full)
+    weights = _yuv_to_rgb_matrix(matrix) * peak / np.array([y_scale, c_scale, c_scale])
+    offsets = -(weights * np.array([y_offset, c_offset, c_offset])).sum(axis=1)
+    transform = np.concatenate([weights, offsets[:, None]], axis=1).astype(np.float32)
+    transform.flags.writeable = False
+    return transform
 
 
 def _transform(image: np.ndarray, matrix: np.ndarray, dtype: type, top: int) -> np.ndarray:

@@ -64,13 +64,13 @@ def __getattr__(name: str) -> Any:
 def main() -> None:
     """Console-script entry point."""
     handle_signals()
-    from frameinterp.memory import keep_freed_frames
-
-    keep_freed_frames()
     try:
         application = _load()
     except KeyboardInterrupt as error:
         code = 128 + error.signal_number if isinstance(error, Terminated) else 130
         print("error: interrupted while starting; nothing was done", file=sys.stderr)
         raise SystemExit(code) from None
+    from frameinterp.memory import settle_for_long_jobs
+
+    settle_for_long_jobs()
     application()
