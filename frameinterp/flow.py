@@ -145,6 +145,26 @@ def _dis(options: FlowOptions) -> cv2.DISOpticalFlow:
     return dis
 
 
+# OpenCV's DIS refuses images whose sides are both under 12 px; smaller frames are padded with
+# their edge pixels up to this size and the flow is cropped back.
+_DIS_MIN_SIDE = 16
+
+
+def _dis_flow(options: FlowOptions, source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """DIS flow ``source → target`` (h×w 8-bit grey), for frames of any size."""
+    height, width = source.shape
+    pad_y, pad_x = max(0, _DIS_MIN_SIDE - height), max(0, _DIS_MIN_SIDE - width)
+    if pad_x or pad_y:
+        source, target = (
+            cv2.copyMakeBorder(image, 0, pad_y, 0, pad_x, cv2.BORDER_REPLICATE)
+            for image in (source, target)
+        )
+    # An output buffer passed as the third argument changes DIS's result (it is read as a
+    # starting point), so ``None`` it is; the stubs do not list that overload.
+    flow = _dis(options).calc(source, target, None)  # type: ignore[call-overload]
+    return np.ascontiguousarray(flow[:height, :width]) if pad_x or pad_y else flow
+
+
 def _warp(image: np.ndarray, flow: np.ndarray, interpolation: int) -> np.ndarray:
     """``image`` sampled at ``p + flow(p)`` (edges repeated); h×w×C float32 arrays."""
     height, width = flow.shape[:2]
@@ -415,9 +435,7 @@ def estimate_flows_and_errors(
     rgb1 = np.clip(rgb1, 0.0, 1.0, dtype=np.float32)
 
     def dis(source: np.ndarray, target: np.ndarray) -> np.ndarray:
-        # An output buffer passed as the third argument changes DIS's result (it is read as a
-        # starting point), so ``None`` it is; the stubs do not list that overload.
-        return _dis(options).calc(_grey(source), _grey(target), None)  # type: ignore[call-overload]
+        return _dis_flow(options, _grey(source), _grey(target))
 
     # DIS is one long call that releases the GIL: both directions run in the pool, side by
     # side. Block matching is many short OpenCV calls; two Python threads doing that spend
