@@ -163,3 +163,26 @@ def test_exception_messages_name_the_real_problem(
     code, out, err = invoke("pair", first, str(damaged))
     assert code == 3 and "PNG file is damaged" in err and len(err.strip().splitlines()) == 1
     assert capfd.readouterr().err == "" and out == ""
+
+
+def test_an_unexpected_error_is_one_line_unless_the_traceback_is_asked_for(
+    pair: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug (here: the engine raising a plain RuntimeError) is one line naming the exception,
+    exit code 70, and no output; FRAMEINTERP_TRACEBACK=1 lets the exception through."""
+    import frameinterp.cli.pair_commands as pair_commands
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the engine fell over")
+
+    monkeypatch.setattr(pair_commands, "interpolate_pair", broken)
+    output = tmp_path / "out.png"
+    code, _, stderr = invoke("pair", str(pair[0]), str(pair[1]), "-o", str(output))
+    assert code == 70
+    lines = stderr.strip().splitlines()
+    assert len(" ".join(lines)) < 300 and "Traceback" not in stderr
+    assert "RuntimeError: the engine fell over" in stderr and "FRAMEINTERP_TRACEBACK=1" in stderr
+    assert not output.exists()
+    monkeypatch.setenv("FRAMEINTERP_TRACEBACK", "1")
+    result = runner.invoke(app, ["pair", str(pair[0]), str(pair[1]), "-o", str(output)])
+    assert isinstance(result.exception, RuntimeError)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from typing import Annotated, NoReturn, ParamSpec, TypeVar
 
@@ -52,6 +53,11 @@ def _options(
 console = Console()
 err_console = Console(stderr=True)
 
+# An unexpected exception is one line with this exit code (BSD's EX_SOFTWARE), or its full
+# traceback when this environment variable is set.
+INTERNAL_ERROR_CODE = 70
+TRACEBACK_VARIABLE = "FRAMEINTERP_TRACEBACK"
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -74,6 +80,15 @@ def report_errors(command: Callable[P, R]) -> Callable[P, R]:
             )
         except OSError as error:  # disk full, permissions: the OS message says what is wrong
             fail(f"{error.strerror or error}: {error.filename or ''}".rstrip(": "), 4)
+        except Exception as error:  # a bug of ours, or a library's: one line unless asked
+            if os.environ.get(TRACEBACK_VARIABLE):
+                raise
+            fail(
+                f"internal error ({type(error).__name__}: {error}); no partial output was left "
+                f"behind. Rerun with {TRACEBACK_VARIABLE}=1 for the traceback, and please report "
+                "it",
+                INTERNAL_ERROR_CODE,
+            )
 
     return wrapper
 
