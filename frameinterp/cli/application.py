@@ -80,6 +80,8 @@ def report_errors(command: Callable[P, R]) -> Callable[P, R]:
             )
         except OSError as error:  # disk full, permissions: the OS message says what is wrong
             fail(f"{error.strerror or error}: {error.filename or ''}".rstrip(": "), 4)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise  # the command's own exit code or usage message (Exit is a RuntimeError)
         except Exception as error:  # a bug of ours, or a library's: one line unless asked
             if os.environ.get(TRACEBACK_VARIABLE):
                 raise
