@@ -19,6 +19,8 @@ For each time ``t``:
    frame we get the velocity ``M`` of whatever is visible there, plus how much of each frame
    landed there (``D0``, ``D1``). Where nothing landed from either frame (rare), ``M`` is filled
    from its surroundings by a push-pull pyramid: no hole is left to patch afterwards.
+   Where both frames see a pixel but still visibly disagree along ``M`` (presets ``balanced``
+   and ``best``), ``M`` is corrected so that they agree (``frameinterp.align``).
 4. The new frame is sampled *backwards* from the full-resolution inputs: ``I0(x - t·M)`` and
    ``I1(x + (1-t)·M)``, blended by the visibility weights ``(D0 + ε(1-t)) : (D1 + εt)``. A region
    seen only in frame 0 (being covered in frame 1) gets nothing from frame 1 and takes frame 0's
@@ -129,6 +131,8 @@ class ClassicOptions:
     places). ``refill_threshold``: a pixel whose forward-backward round trip misses by more
     than this many flow pixels is taken as occluded and its flow is filled from its neighbours
     (0: off).
+    ``alignment`` (``align.Alignment``; the preset's, ``QUALITY_ALIGNMENT``, when not given)
+    sets the correction of the motion at the output time (``steps=0``: off).
     ``tile_size`` bounds the full-resolution synthesis step; ``sampler`` picks the
     implementation of everything but the flow and the splatting: ``opencv`` (``cv2.remap`` and
     friends on the host arrays, CPU only, fastest there), ``torch`` (``grid_sample``, any
