@@ -65,6 +65,18 @@ def _sample(image: np.ndarray, positions: np.ndarray) -> np.ndarray:
     return cv2.remap(image, positions, None, cv2.INTER_LINEAR, borderMode=_REPLICATE)  # type: ignore[call-overload]
 
 
+def _span(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
+    """Row and column slices of the smallest rectangle holding every True pixel of ``mask``,
+    widened by ``margin`` on each side within the frame (``mask`` has at least one)."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    columns = np.flatnonzero(mask.any(axis=0))
+    height, width = mask.shape
+    return (
+        slice(max(0, rows[0] - margin), min(height, rows[-1] + 1 + margin)),
+        slice(max(0, columns[0] - margin), min(width, columns[-1] + 1 + margin)),
+    )
+
+
 @functools.lru_cache(maxsize=4)
 def _grid(height: int, width: int) -> np.ndarray:
     """height×width×2 float32 pixel coordinates (x, y), cached read-only."""
@@ -110,23 +122,28 @@ def align_motion(
         misaligned = box(residual * residual) > threshold
         if not misaligned.any():
             break
-        x0, y0 = _gradients(warped0)
-        x1, y1 = _gradients(warped1)
+        # The solve only where the gate lets a pixel move: the rectangle around those pixels,
+        # widened by what the gradients (1 px) and the window sums reach.
+        rows, columns = _span(misaligned, alignment.window // 2 + 1)
+        part0, part1, part = warped0[rows, columns], warped1[rows, columns], residual[rows, columns]
+        x0, y0 = _gradients(part0)
+        x1, y1 = _gradients(part1)
         gx = np.float32(1.0 - t) * x1 + np.float32(t) * x0
         gy = np.float32(1.0 - t) * y1 + np.float32(t) * y0
-        weighted_x, weighted_y = weight * gx, weight * gy
+        weighted_x, weighted_y = weight[rows, columns] * gx, weight[rows, columns] * gy
         sxx = box(weighted_x * gx) + damping
         sxy = box(weighted_x * gy)
         syy = box(weighted_y * gy) + damping
-        bx = box(weighted_x * residual)
-        by = box(weighted_y * residual)
+        bx = box(weighted_x * part)
+        by = box(weighted_y * part)
         determinant = sxx * syy - sxy * sxy
-        dx = np.where(misaligned, -(syy * bx - sxy * by) / determinant, np.float32(0.0))
-        dy = np.where(misaligned, -(sxx * by - sxy * bx) / determinant, np.float32(0.0))
+        moving = misaligned[rows, columns]
+        dx = np.where(moving, -(syy * bx - sxy * by) / determinant, np.float32(0.0))
+        dy = np.where(moving, -(sxx * by - sxy * bx) / determinant, np.float32(0.0))
         length = np.sqrt(dx * dx + dy * dy)
         factor = np.minimum(
             np.float32(1.0), np.float32(alignment.clamp) / np.maximum(length, np.float32(1e-12))
         )
-        motion[:, :, 0] += dx * factor
-        motion[:, :, 1] += dy * factor
+        motion[rows, columns, 0] += dx * factor
+        motion[rows, columns, 1] += dy * factor
     return motion
