@@ -293,3 +293,24 @@ def test_frames_smaller_than_dis_accepts_are_interpolated(
         assert middle.shape == frame0.shape and bool(torch.isfinite(middle).all())
         assert torch.allclose(at0, frame0, atol=1e-5)
         assert torch.allclose(at1, frame1, atol=1e-5)
+
+
+def test_four_orientations_make_the_result_independent_of_flips(
+    real_pair: tuple[torch.Tensor, ...],
+) -> None:
+    """``best`` averages the pair as is, mirrored, flipped and both: flipping the input then
+    only flips the output (up to the order of the float sums), and the average is not just
+    one of its parts."""
+    frame0, frame1 = (frame[:, 100:260, 200:400] for frame in real_pair[:2])
+    channel_last = [f.permute(1, 2, 0).contiguous().permute(2, 0, 1) for f in (frame0, frame1)]
+    engine = ClassicInterpolator("cpu", ClassicOptions(quality="best"))
+    assert ClassicOptions(quality="best").resolved_orientations == 4
+    middle = engine.interpolate(*channel_last, [0.5])[0]
+    for dims in ((2,), (1,), (1, 2)):
+        flipped = engine.interpolate(*(f.flip(dims) for f in channel_last), [0.5])[0]
+        assert torch.allclose(flipped.flip(dims), middle, atol=1e-5)
+    single = ClassicInterpolator("cpu", ClassicOptions(quality="best", orientations=1))
+    alone = single.interpolate(*channel_last, [0.5])[0]
+    assert float((alone - middle).abs().max()) > 1e-3
+    with pytest.raises(InvalidInputError, match="orientations"):
+        ClassicOptions(orientations=3)
