@@ -309,15 +309,26 @@ def _select(
     candidates: list[np.ndarray],
     window: int,
     static_margin: float,
+    whole_pixel: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per pixel, the candidate flow with the lowest colour error averaged over ``window``,
     where zero motion also competes and wins unless another candidate beats it by more than
     ``static_margin`` (so a flat static wall keeps still instead of following noise); and the
-    chosen flow's own colour error per pixel (channels summed, not averaged)."""
+    chosen flow's own colour error per pixel (channels summed, not averaged).
+
+    The last ``whole_pixel`` candidates move by whole pixels only (the block search's): they are
+    sampled by nearest neighbour, which gives exactly the bilinear values at whole-pixel
+    positions at a third of the cost."""
     size = (window, window)
+    first_whole = len(candidates) - whole_pixel
     pixels = [
-        _channel_sum(cv2.absdiff(source, _warp(target, flow, cv2.INTER_LINEAR)))
-        for flow in candidates
+        _channel_sum(
+            cv2.absdiff(
+                source,
+                _warp(target, flow, cv2.INTER_NEAREST if i >= first_whole else cv2.INTER_LINEAR),
+            )
+        )
+        for i, flow in enumerate(candidates)
     ]
     errors = [cv2.boxFilter(p, -1, size, borderType=cv2.BORDER_REPLICATE) for p in pixels]
     if static_margin > 0:
@@ -460,11 +471,14 @@ def estimate_flows_and_errors(
         )
     window = options.selection_window
     margin = options.static_margin
+    whole = len(candidates_forward)  # the block search's candidates move by whole pixels
     selecting = runner.submit(
-        lambda: _select(rgb1, rgb0, [dis_backward.result(), *candidates_backward], window, margin)
+        lambda: _select(
+            rgb1, rgb0, [dis_backward.result(), *candidates_backward], window, margin, whole
+        )
     )
     forward, error_forward = _select(
-        rgb0, rgb1, [dis_forward.result(), *candidates_forward], window, margin
+        rgb0, rgb1, [dis_forward.result(), *candidates_forward], window, margin, whole
     )
     backward, error_backward = selecting.result()
     # The errors stay the selection's: recomputing them for the filtered flow measured the same.
