@@ -21,13 +21,13 @@ engine uses, like the optical flow.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from frameinterp.errors import InvalidInputError
+from frameinterp.sampling import pixel_grid, sample
 
 __all__ = ["Alignment", "align_motion"]
 
@@ -60,11 +60,6 @@ def _gradients(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return gx, gy
 
 
-def _sample(image: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """``image`` sampled bilinearly at h×w×2 float32 ``positions``, edges repeated."""
-    return cv2.remap(image, positions, None, cv2.INTER_LINEAR, borderMode=_REPLICATE)  # type: ignore[call-overload]
-
-
 def _span(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
     """Row and column slices of the smallest rectangle holding every True pixel of ``mask``,
     widened by ``margin`` on each side within the frame (``mask`` has at least one)."""
@@ -75,16 +70,6 @@ def _span(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
         slice(max(0, rows[0] - margin), min(height, rows[-1] + 1 + margin)),
         slice(max(0, columns[0] - margin), min(width, columns[-1] + 1 + margin)),
     )
-
-
-@functools.lru_cache(maxsize=4)
-def _grid(height: int, width: int) -> np.ndarray:
-    """height×width×2 float32 pixel coordinates (x, y), cached read-only."""
-    grid = np.empty((height, width, 2), dtype=np.float32)
-    grid[:, :, 0] = np.arange(width, dtype=np.float32)[None, :]
-    grid[:, :, 1] = np.arange(height, dtype=np.float32)[:, None]
-    grid.flags.writeable = False
-    return grid
 
 
 def align_motion(
@@ -106,7 +91,7 @@ def align_motion(
     motion = np.array(motion, dtype=np.float32)
     if alignment.steps == 0:
         return motion
-    grid = _grid(height, width)
+    grid = pixel_grid(height, width)
     weight = np.float32(4.0) * share0 * (np.float32(1.0) - share0)
     size = (alignment.window, alignment.window)
     damping = np.float32(alignment.damping)
@@ -116,8 +101,8 @@ def align_motion(
         return cv2.boxFilter(values, -1, size, borderType=_REPLICATE)
 
     for _ in range(alignment.steps):
-        warped0 = _sample(grey0, cv2.scaleAdd(motion, -t, grid))
-        warped1 = _sample(grey1, cv2.scaleAdd(motion, 1.0 - t, grid))
+        warped0 = sample(grey0, cv2.scaleAdd(motion, -t, grid))
+        warped1 = sample(grey1, cv2.scaleAdd(motion, 1.0 - t, grid))
         residual = warped1 - warped0
         misaligned = box(residual * residual) > threshold
         if not misaligned.any():

@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from frameinterp.errors import InvalidInputError
+from frameinterp.sampling import warp
 
 T = TypeVar("T")
 
@@ -165,14 +166,6 @@ def _dis_flow(options: FlowOptions, source: np.ndarray, target: np.ndarray) -> n
     return np.ascontiguousarray(flow[:height, :width]) if pad_x or pad_y else flow
 
 
-def _warp(image: np.ndarray, flow: np.ndarray, interpolation: int) -> np.ndarray:
-    """``image`` sampled at ``p + flow(p)`` (edges repeated); h×w×C float32 arrays."""
-    height, width = flow.shape[:2]
-    map_x = flow[:, :, 0] + np.arange(width, dtype=np.float32)[None, :]
-    map_y = flow[:, :, 1] + np.arange(height, dtype=np.float32)[:, None]
-    return cv2.remap(image, map_x, map_y, interpolation, borderMode=cv2.BORDER_REPLICATE)
-
-
 _CHANNEL_SUM = np.ones((1, 3), dtype=np.float32)
 
 
@@ -185,7 +178,7 @@ def _window_error(
     source: np.ndarray, target: np.ndarray, flow: np.ndarray, window: int, interpolation: int
 ) -> np.ndarray:
     """Summed absolute colour difference to the warped target, box-averaged over ``window``."""
-    difference = _channel_sum(cv2.absdiff(source, _warp(target, flow, interpolation)))
+    difference = _channel_sum(cv2.absdiff(source, warp(target, flow, interpolation)))
     return cv2.boxFilter(difference, -1, (window, window), borderType=cv2.BORDER_REPLICATE)
 
 
@@ -325,7 +318,7 @@ def _select(
         _channel_sum(
             cv2.absdiff(
                 source,
-                _warp(target, flow, cv2.INTER_NEAREST if i >= first_whole else cv2.INTER_LINEAR),
+                warp(target, flow, cv2.INTER_NEAREST if i >= first_whole else cv2.INTER_LINEAR),
             )
         )
         for i, flow in enumerate(candidates)

@@ -35,7 +35,6 @@ float rounding, see ``tests/test_classic.py``).
 
 from __future__ import annotations
 
-import functools
 import threading
 import time
 import weakref
@@ -59,6 +58,7 @@ from frameinterp.flow import (
     flow_scale,
 )
 from frameinterp.ops import backwarp, softsplat, splat_torch
+from frameinterp.sampling import fixed_point, pixel_grid, sample, warp
 from frameinterp.tiling import plan_tiles
 
 __all__ = [
@@ -580,17 +580,11 @@ class ClassicInterpolator:
         """``_prepare`` on host arrays (h×w×2 flows), with ``cv2.remap`` for the backward
         warps; the colour errors are the flow estimate's (``errors``, summed over channels)."""
         height, width = flow01.shape[:2]
-        xs = np.arange(width, dtype=np.float32)[None, :]
-        ys = np.arange(height, dtype=np.float32)[:, None]
         flows = [flow01, flow10]
         metrics = []
         for direction, (flow, reverse) in enumerate(((flow01, flow10), (flow10, flow01))):
-            map_x = flow[:, :, 0] + xs
-            map_y = flow[:, :, 1] + ys
             colour_error = errors[direction] * np.float32(1.0 / 3.0)
-            round_trip = flow + cv2.remap(
-                reverse, map_x, map_y, cv2.INTER_LINEAR, borderMode=_REPLICATE
-            )
+            round_trip = flow + warp(reverse, flow)
             # (Not cv2.magnitude: in OpenCV 5.0 it gave different last bits from run to run.)
             disagreement = np.hypot(round_trip[:, :, 0], round_trip[:, :, 1])
             metrics.append(
@@ -720,52 +714,28 @@ class ClassicInterpolator:
             velocity = _upsample(velocity_small, size, to_small)
             weight0 = _upsample(share_small, size, to_small)
             weight1 = np.float32(_BLEND_SCALE) - weight0
-            grid = _identity_grid(tile.x0, tile.y0, tile.width, tile.height)
+            grid = pixel_grid(tile.height, tile.width, tile.x0, tile.y0)
             maps0 = cv2.scaleAdd(velocity, -t, grid)
             maps1 = cv2.scaleAdd(velocity, 1.0 - t, grid)
             rows, columns = slice(tile.y0, tile.y1), slice(tile.x0, tile.x1)
             if channel_last:
-                colour0 = _remap(source0, maps0)
-                colour1 = _remap(source1, maps1)
+                colour0 = sample(source0, maps0)
+                colour1 = sample(source1, maps1)
                 if whole:
                     cv2.blendLinear(colour0, colour1, weight0, weight1, dst=output)
                 else:
                     output[rows, columns] = cv2.blendLinear(colour0, colour1, weight0, weight1)
                 continue
             # Fixed-point maps, computed once and used for all three planes.
-            fixed0 = _fixed_point(maps0)
-            fixed1 = _fixed_point(maps1)
+            fixed0 = fixed_point(maps0)
+            fixed1 = fixed_point(maps1)
             for channel in range(3):
-                colour0 = _remap(source0[channel], *fixed0)
-                colour1 = _remap(source1[channel], *fixed1)
+                colour0 = sample(source0[channel], *fixed0)
+                colour1 = sample(source1[channel], *fixed1)
                 output[channel, rows, columns] = cv2.blendLinear(colour0, colour1, weight0, weight1)
         if channel_last:
             return torch.from_numpy(output).permute(2, 0, 1)
         return torch.from_numpy(output)
-
-
-def _remap(image: np.ndarray, map1: np.ndarray, map2: np.ndarray | None = None) -> np.ndarray:
-    """``image`` sampled bilinearly at ``map1`` (h×w×2 float32 positions, or fixed-point maps
-    with ``map2``), edges repeated."""
-    return cv2.remap(image, map1, map2, cv2.INTER_LINEAR, borderMode=_REPLICATE)  # type: ignore[arg-type]
-
-
-def _fixed_point(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """h×w×2 float32 positions → OpenCV's fixed-point maps (1/32 pixel), for repeated use."""
-    return cv2.convertMaps(positions, None, cv2.CV_16SC2)  # type: ignore[call-overload]
-
-
-@functools.lru_cache(maxsize=8)
-def _identity_grid(x0: int, y0: int, width: int, height: int) -> np.ndarray:
-    """height×width×2 float32 pixel coordinates (x, y) of a tile starting at (x0, y0); cached
-    (read-only) since every output frame of a video samples the same tiles."""
-    xs = np.arange(x0, x0 + width, dtype=np.float32)
-    ys = np.arange(y0, y0 + height, dtype=np.float32)
-    grid = np.empty((height, width, 2), dtype=np.float32)
-    grid[:, :, 0] = xs[None, :]
-    grid[:, :, 1] = ys[:, None]
-    grid.flags.writeable = False
-    return grid
 
 
 # OpenCV's RGB → grey weights (``cv2.COLOR_RGB2GRAY``), for the torch path.
