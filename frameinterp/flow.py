@@ -449,9 +449,10 @@ def estimate_flows_and_errors(
     dis_backward = runner.submit(dis, rgb1, rgb0)
     candidates_forward: list[np.ndarray] = []
     candidates_backward: list[np.ndarray] = []
-    base0, base1 = (shrink(rgb, result_scale) for rgb in (rgb0, rgb1))
-    if options.match_radius > 0 and min(base0.shape[:2]) >= 2**options.match_levels * 4:
-        height, width = rgb0.shape[:2]
+    height, width = rgb0.shape[:2]
+    base_side = -(-min(height, width) // result_scale)  # the shorter side after ``shrink``
+    if options.match_radius > 0 and base_side >= 2**options.match_levels * 4:
+        base0, base1 = (shrink(rgb, result_scale) for rgb in (rgb0, rgb1))
         matched = block_match_both(
             [
                 (pyramid(base0, options.match_levels), pyramid(base1, options.match_levels)),
