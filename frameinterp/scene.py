@@ -26,9 +26,6 @@ def _thumbnail_height(width: int, height: int) -> int:
     return max(1, round(height * _SIGNATURE_WIDTH / width))
 
 
-_LUMA_WEIGHTS = np.array([[0.299, 0.587, 0.114]], dtype=np.float32)
-
-
 def frame_signature(image: np.ndarray) -> np.ndarray:
     """A small float32 luma thumbnail (64 px wide, values 0–1) of an RGB image."""
     height, width = image.shape[:2]
@@ -36,7 +33,7 @@ def frame_signature(image: np.ndarray) -> np.ndarray:
     size = (_SIGNATURE_WIDTH, _thumbnail_height(width, height))
     small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     small = small.astype(np.float32) / scale
-    return cv2.transform(small, _LUMA_WEIGHTS)  # not a matrix product: BLAS threads would spin
+    return cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)  # Rec. 601 luma weights
 
 
 def video_frame_signature(
