@@ -51,10 +51,8 @@ def _host_tensor(image: np.ndarray) -> torch.Tensor:
 
 
 def to_float(pixels: torch.Tensor, dtype: np.dtype) -> torch.Tensor:
-    """H×W×C integer pixels (any device) → contiguous (C, H, W) float32 in [0, 1].
-
-    Contiguous planes, so engines that read one channel at a time (OpenCV's remap) need no copy.
-    """
+    """H×W×C integer pixels (any device) → contiguous (C, H, W) float32 in [0, 1]: the device
+    path (CPU frames take ``host_float``, which keeps their channel-last memory)."""
     planes = pixels.permute(2, 0, 1).to(dtype=torch.float32, memory_format=torch.contiguous_format)
     return planes.div_(pixel_peak(dtype))
 
